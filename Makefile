@@ -1,0 +1,83 @@
+# xlstm.c build. `make` builds the library and the CLI; `make test` runs the test suite;
+# `make asan` runs it under AddressSanitizer + UBSan; `make bench` runs the benchmarks.
+# BLAS=auto|openblas|none  OPENMP=auto|yes|no  CC=gcc|clang
+CC      ?= cc
+BUILD   ?= build
+BLAS    ?= auto
+OPENMP  ?= auto
+OPT     ?= -O3
+CFLAGS_BASE = -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra $(OPT) -g -Iinclude -Isrc $(EXTRA_CFLAGS)
+LDLIBS_BASE = -lm
+
+# ---- feature detection (once per make invocation), reported by `make config`
+HASH := \#
+ifeq ($(BLAS),auto)
+  HAVE_BLAS := $(shell printf '$(HASH)include <cblas.h>\nint main(void){float a=1,b=1,c=0;cblas_sgemm(CblasRowMajor,CblasNoTrans,CblasNoTrans,1,1,1,1,&a,1,&b,1,0,&c,1);return 0;}\n' | $(CC) -x c - -o /dev/null -lopenblas 2>/dev/null && echo yes)
+else ifeq ($(BLAS),openblas)
+  HAVE_BLAS := yes
+endif
+ifeq ($(OPENMP),auto)
+  HAVE_OMP := $(shell printf 'int main(void){return 0;}\n' | $(CC) -fopenmp -x c - -o /dev/null 2>/dev/null && echo yes)
+else ifeq ($(OPENMP),yes)
+  HAVE_OMP := yes
+endif
+
+ifeq ($(HAVE_BLAS),yes)
+  CFLAGS_BASE += -DXLSTM_USE_CBLAS
+  LDLIBS_BASE += -lopenblas
+endif
+ifeq ($(HAVE_OMP),yes)
+  CFLAGS_BASE += -fopenmp
+  LDLIBS_BASE += -fopenmp
+else
+  CFLAGS_BASE += -Wno-unknown-pragmas
+endif
+
+LIB_SRC  := $(wildcard src/*.c src/kernels/*.c src/io/*.c src/model/*.c)
+CLI_SRC  := $(wildcard src/cli/*.c)
+TEST_SRC := $(wildcard tests/unit/test_*.c)
+
+OBJ32 := $(LIB_SRC:%.c=$(BUILD)/f32/%.o)
+OBJ64 := $(LIB_SRC:%.c=$(BUILD)/f64/%.o)
+CLIOBJ := $(CLI_SRC:%.c=$(BUILD)/f32/%.o)
+# tests named test_*_f64.c run the double-precision build of the library
+TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+
+.PHONY: all test asan clean config bench
+all: config $(BUILD)/libxlstm.a $(BUILD)/xlstm
+
+config:
+	@echo "xlstm.c build: CC=$(CC) BLAS=$(if $(HAVE_BLAS),openblas,none (portable C matmul; slower)) OpenMP=$(if $(HAVE_OMP),yes,no (single thread))"
+
+$(BUILD)/f32/%.o: %.c $(wildcard include/*.h src/*.h src/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -c $< -o $@
+$(BUILD)/f64/%.o: %.c $(wildcard include/*.h src/*.h src/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -DXLSTM_DOUBLE -c $< -o $@
+
+$(BUILD)/libxlstm.a: $(OBJ32)
+	ar rcs $@ $^
+$(BUILD)/libxlstm64.a: $(OBJ64)
+	ar rcs $@ $^
+
+$(BUILD)/xlstm: $(CLIOBJ) $(BUILD)/libxlstm.a
+	$(CC) $(CFLAGS_BASE) -o $@ $(CLIOBJ) $(BUILD)/libxlstm.a $(LDLIBS_BASE)
+	@if [ "$(BUILD)" = build ]; then ln -sf build/xlstm xlstm; fi
+
+$(BUILD)/tests/%_f64: tests/unit/%_f64.c tests/unit/test.h $(BUILD)/libxlstm64.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -DXLSTM_DOUBLE -o $@ $< $(BUILD)/libxlstm64.a $(LDLIBS_BASE)
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(BUILD)/libxlstm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -o $@ $< $(BUILD)/libxlstm.a $(LDLIBS_BASE)
+
+test: all $(TESTS)
+	@BUILD=$(BUILD) sh tests/run.sh
+
+# The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer (separate build dir).
+asan:
+	$(MAKE) BUILD=build-asan OPT=-O1 EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test
+
+clean:
+	rm -rf build build-asan xlstm

@@ -1,0 +1,170 @@
+/*
+ * xlstm.h — public API of libxlstm: xLSTM language models (Beck et al., arXiv 2405.04517)
+ * in plain C, numerically equal to the official NX-AI PyTorch implementation.
+ *
+ * Error discipline (after SQLite): every function that can fail returns 0 on success and
+ * -1 on failure; xlstm_errmsg() then returns a one-line message naming what was wrong.
+ * The library never prints and never exits the process.
+ *
+ * Build variants: by default every tensor is float32. Compiled with -DXLSTM_DOUBLE the
+ * same code runs in float64 (used by the finite-difference gradient tests).
+ */
+#ifndef XLSTM_H
+#define XLSTM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifdef XLSTM_DOUBLE
+typedef double xlstm_real;
+#else
+typedef float xlstm_real;
+#endif
+
+/* ---------------------------------------------------------------- errors */
+
+/* The message of the last failure on this thread ("" if none). */
+const char *xlstm_errmsg(void);
+/* Build description: BLAS backend, OpenMP threads, precision. */
+const char *xlstm_build_info(void);
+
+/* ---------------------------------------------------------------- config */
+
+#define XLSTM_MAX_BLOCKS 1024
+
+enum xlstm_act_fn { XLSTM_ACT_GELU, XLSTM_ACT_RELU, XLSTM_ACT_RELU2, XLSTM_ACT_SIGMOID, XLSTM_ACT_SWISH, XLSTM_ACT_SELU };
+enum xlstm_bias_init { XLSTM_BIAS_POWERLAW_BLOCKDEPENDENT, XLSTM_BIAS_SMALL_INIT, XLSTM_BIAS_STANDARD, XLSTM_BIAS_ZEROS };
+enum xlstm_recurrent_init { XLSTM_RECURRENT_ZEROS, XLSTM_RECURRENT_STANDARD };
+/* Storage layout of the sLSTM `_recurrent_kernel_` and `_bias_` in checkpoints (see the spec). */
+enum xlstm_slstm_backend { XLSTM_BACKEND_CUDA, XLSTM_BACKEND_VANILLA };
+
+typedef struct {
+    int conv1d_kernel_size;    /* default 4 (must be >= 1) */
+    int qkv_proj_blocksize;    /* default 4 */
+    int num_heads;             /* default 4 */
+    double proj_factor;        /* default 2.0 */
+    int round_proj_up_dim_up;  /* default 1 */
+    int round_proj_up_to_multiple_of; /* default 64 */
+    int inner_dim;             /* derived: E = proj_factor * D rounded to the multiple */
+} xlstm_mlstm_config;
+
+typedef struct {
+    int num_heads;             /* default 4 */
+    int conv1d_kernel_size;    /* default 4; 0 = no convolution */
+    int bias_init;             /* enum xlstm_bias_init, default powerlaw_blockdependent */
+    int recurrent_weight_init; /* enum xlstm_recurrent_init, default zeros */
+    int backend;               /* enum xlstm_slstm_backend, default cuda */
+} xlstm_slstm_config;
+
+typedef struct {
+    int enabled;               /* 0 when slstm_block.feedforward is null */
+    double proj_factor;        /* default 1.3 */
+    int act_fn;                /* enum xlstm_act_fn, default gelu */
+    int bias;                  /* default 0 */
+    int round_proj_up_dim_up;  /* default 1 */
+    int round_proj_up_to_multiple_of; /* default 64 */
+    int up_dim;                /* derived: F */
+} xlstm_ffn_config;
+
+typedef struct {
+    int vocab_size;            /* required for an LM */
+    int context_length;        /* default -1 (unset): used only as a default training length */
+    int num_blocks;            /* default 1 */
+    int embedding_dim;         /* default 128 */
+    int add_post_blocks_norm;  /* default 1 */
+    int bias;                  /* default 0: biases in the mLSTM layer's linear maps */
+    int tie_weights;           /* default 0 */
+    int weight_decay_on_embedding; /* default 0 */
+    int has_mlstm_block;       /* the config had an mlstm_block entry */
+    int has_slstm_block;       /* the config had an slstm_block entry */
+    unsigned char is_slstm[XLSTM_MAX_BLOCKS]; /* block map derived from slstm_at */
+    xlstm_mlstm_config mlstm;
+    xlstm_slstm_config slstm;
+    xlstm_ffn_config ffn;
+} xlstm_config;
+
+/* The official defaults (an xLSTMLMModelConfig with nothing set, vocab_size unset). */
+void xlstm_config_default(xlstm_config *cfg);
+/* Parse an official xLSTMLMModelConfig JSON text; fields left out take the official
+ * defaults; invalid values are refused with a message naming the field. */
+int xlstm_config_parse(xlstm_config *cfg, const char *json, size_t len);
+/* Check a config built in C (the parser calls it too) and fill the derived fields. */
+int xlstm_config_validate(xlstm_config *cfg);
+/* Write the config as official JSON into a malloc'd string (caller frees). */
+int xlstm_config_to_json(const xlstm_config *cfg, char **out);
+
+/* ---------------------------------------------------------------- model */
+
+typedef struct xlstm_model xlstm_model;
+
+/* One named parameter tensor inside the model's contiguous parameter buffer. */
+typedef struct {
+    const char *name;          /* official named_parameters() name */
+    int ndim;
+    int64_t shape[4];
+    size_t offset;             /* in elements, into the parameter (and gradient) buffer */
+    size_t numel;
+    int weight_decay;          /* official optimizer group: 1 = decay */
+} xlstm_tensor;
+
+/* How the mLSTM is computed over a sequence in forward/backward. */
+enum xlstm_mlstm_form { XLSTM_MLSTM_CHUNKWISE, XLSTM_MLSTM_PARALLEL };
+
+int xlstm_model_create(xlstm_model **out, const xlstm_config *cfg);
+void xlstm_model_free(xlstm_model *m);
+const xlstm_config *xlstm_model_config(const xlstm_model *m);
+/* Official initialization schemes, reproducible from the seed. */
+int xlstm_model_init(xlstm_model *m, uint64_t seed);
+
+size_t xlstm_model_num_params(const xlstm_model *m);
+xlstm_real *xlstm_model_params(xlstm_model *m);
+xlstm_real *xlstm_model_grads(xlstm_model *m);
+int xlstm_model_num_tensors(const xlstm_model *m);
+const xlstm_tensor *xlstm_model_tensor(const xlstm_model *m, int i);
+const xlstm_tensor *xlstm_model_find_tensor(const xlstm_model *m, const char *name);
+
+/* mLSTM form for forward/backward (default chunkwise, chunk 64). */
+int xlstm_model_set_mlstm_form(xlstm_model *m, int form, int chunk_size);
+
+/* Forward over a batch of B sequences of T tokens (row-major [B, T]). targets may be NULL
+ * (no loss); a target of -1 is ignored. *loss (if not NULL) receives the mean cross-entropy. */
+int xlstm_forward(xlstm_model *m, const int32_t *tokens, const int32_t *targets, int B, int T, float *loss);
+/* Logits [B, T, V] of the last forward. */
+const xlstm_real *xlstm_logits(const xlstm_model *m);
+/* Residual stream after block i, [B, T, D], of the last forward. */
+const xlstm_real *xlstm_block_output(const xlstm_model *m, int block);
+/* Adds d(mean loss)/d(param) of the last forward (which had targets) into the gradients. */
+int xlstm_backward(xlstm_model *m);
+void xlstm_zero_grad(xlstm_model *m);
+
+/* ---------------------------------------------------------------- recurrent state */
+
+typedef struct xlstm_state xlstm_state;
+
+int xlstm_state_create(const xlstm_model *m, xlstm_state **out);
+void xlstm_state_free(xlstm_state *s);
+void xlstm_state_reset(xlstm_state *s);
+/* Feed one token; logits [V] (may be NULL) receive the next-token logits. Constant time
+ * and memory per token. */
+int xlstm_step(xlstm_model *m, xlstm_state *s, int32_t token, xlstm_real *logits);
+/* Feed n tokens at once through the chunkwise form (equal to n steps); logits [V] of the
+ * last token (may be NULL). */
+int xlstm_prefill(xlstm_model *m, xlstm_state *s, const int32_t *tokens, int n, xlstm_real *logits);
+
+/* ---------------------------------------------------------------- checkpoints */
+
+/* Load a safetensors checkpoint with official names and the config JSON in
+ * __metadata__["config"] (ours, or an official state_dict). */
+int xlstm_model_load(xlstm_model **out, const char *path);
+/* Write atomically (temporary file, fsync, rename) with official names and layouts.
+ * extra_meta: optional NULL-terminated key, value, key, value ... list for __metadata__. */
+int xlstm_model_save(const xlstm_model *m, const char *path, const char *const *extra_meta);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,46 @@
+/* main.c — the `xlstm` program: dispatches to a verb. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+void die(const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "xlstm: ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n");
+    exit(1);
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: xlstm VERB [options]   (xlstm VERB --help for each)\n\n"
+                 "verbs:\n"
+                 "  verify FILE   check against reference vectors from the official PyTorch code\n"
+                 "  version       print the build (BLAS, threads, precision)\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *verb = argv[1];
+    if (strcmp(verb, "verify") == 0) return cmd_verify(argc - 2, argv + 2);
+    if (strcmp(verb, "version") == 0 || strcmp(verb, "--version") == 0) {
+        printf("xlstm.c %s\n", xlstm_build_info());
+        return 0;
+    }
+    if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0 || strcmp(verb, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "xlstm: unknown verb '%s' (see xlstm --help)\n", verb);
+    return 2;
+}

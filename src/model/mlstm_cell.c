@@ -1,0 +1,490 @@
+/* mlstm_cell.c — the mLSTM cell. One chunk kernel serves both sequence forms: the parallel
+ * form is a single chunk whose initial state has m = -inf (no state term), the chunkwise
+ * form walks chunks of L rows carrying (C, n, m) like the recurrent step. Within a chunk
+ * (rows t, j; b_t = cumsum of lf inside the chunk; u_j = ig_j - b_j; state (C, n, m) before):
+ *   logD[t, j] = b_t + u_j (j <= t),  m_t = b_t + max(m, max_{j<=t} u_j)  (= the recurrent m_t),
+ *   W[t, j] = (q_t . k'_j) e^{logD - m_t},  sc_t = e^{b_t + m - m_t},
+ *   num_t = sc_t C^T q_t + sum_j W[t, j] v_j,  den_t = sc_t q_t . n + sum_j W[t, j],
+ *   h_t = num_t / (max(|den_t|, e^{-m_t}) + eps).
+ * After the chunk, with g = b_last: m' = g + max(m, max_j u_j),
+ *   C' = e^{g + m - m'} C + sum_j e^{g + u_j - m'} k'_j v_j^T, n' likewise.
+ * Every exponent above is <= 0 except the floor e^{-m_t}. */
+#include "mlstm_cell.h"
+
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "../kernels/matmul.h"
+#include "../kernels/ops.h"
+
+typedef struct {
+    int B, T, NH, DH, E; /* E = NH*DH: the row stride of q, k, v, h */
+    int L, NC;           /* chunk length (the last chunk may be shorter) and chunk count */
+    real m0;             /* stabilizer of the fresh state: 0 (chunkwise, as the step), -inf (parallel) */
+    real kscale;         /* 1/sqrt(DH), the key pre-scaling */
+    real eps;
+} cell_dims;
+
+/* One chunk of one (b, head): pointers to its first row, row stride E for q, k, v, h, dh
+ * and NH for the gates. */
+typedef struct {
+    const real *q, *k, *v, *ig, *fg;
+    int n; /* rows in this chunk */
+} chunk_in;
+
+/* Per-thread scratch. The forward uses the first group only. */
+typedef struct {
+    real *S;                            /* [L, L] q k'^T, then the weights W */
+    real *bv, *u, *um, *sc, *mrow, *den; /* [L] */
+    real *Ks;                           /* [L, DH] decay-scaled keys */
+    real *C, *n;                        /* [DH, DH], [DH]: running state, or (backward) its gradient */
+    real *Dp, *P;                       /* [L, L] decay matrix e^{logD - m}; dW, then dS */
+    real *dHt, *X, *dQ, *dK, *dV, *Vs;  /* [L, DH] */
+} scratch;
+
+static size_t scratch_floats(const cell_dims *d, int backward)
+{
+    size_t L = (size_t)d->L, DH = (size_t)d->DH;
+    size_t fw = L * L + 6 * L + L * DH + DH * DH + DH;
+    return backward ? fw + 2 * L * L + 6 * L * DH : fw;
+}
+
+static scratch carve_scratch(real *p, const cell_dims *d, int backward)
+{
+    size_t L = (size_t)d->L, DH = (size_t)d->DH;
+    scratch s = {0};
+    s.S = p; p += L * L;
+    s.bv = p; p += L;
+    s.u = p; p += L;
+    s.um = p; p += L;
+    s.sc = p; p += L;
+    s.mrow = p; p += L;
+    s.den = p; p += L;
+    s.Ks = p; p += L * DH;
+    s.C = p; p += DH * DH;
+    s.n = p; p += DH;
+    if (backward) {
+        s.Dp = p; p += L * L;
+        s.P = p; p += L * L;
+        s.dHt = p; p += L * DH;
+        s.X = p; p += L * DH;
+        s.dQ = p; p += L * DH;
+        s.dK = p; p += L * DH;
+        s.dV = p; p += L * DH;
+        s.Vs = p;
+    }
+    return s;
+}
+
+static real dot(const real *a, const real *b, int n)
+{
+    real s = 0;
+    for (int i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+static int make_dims(cell_dims *d, const char *fn, int B, int T, int NH, int DH, int chunk, int parallel, real eps)
+{
+    if (B < 1 || T < 0 || NH < 1 || DH < 1)
+        return xlstm_fail("%s: bad shape B=%d T=%d NH=%d DH=%d", fn, B, T, NH, DH);
+    if (!parallel && chunk < 1) return xlstm_fail("%s: chunk size %d must be >= 1", fn, chunk);
+    d->B = B, d->T = T, d->NH = NH, d->DH = DH, d->E = NH * DH;
+    d->L = parallel || chunk > T ? T : chunk;
+    d->NC = T == 0 ? 0 : (T + d->L - 1) / d->L;
+    d->m0 = parallel ? -INFINITY : 0;
+    d->kscale = 1 / sqrt((real)DH);
+    d->eps = eps;
+    return 0;
+}
+
+/* ---- saved layout: rows (m_t, den_t) [B*NH, 2, T], then per pair the states before chunks
+ * 1 .. NC-1, each C [DH, DH], n [DH], m [1]. */
+static size_t state_floats(const cell_dims *d) { return (size_t)d->DH * d->DH + d->DH + 1; }
+
+static real *saved_rows(const real *saved, const cell_dims *d, int pair)
+{
+    return (real *)saved + (size_t)pair * 2 * d->T;
+}
+
+static real *saved_state(const real *saved, const cell_dims *d, int pair, int k)
+{
+    size_t base = (size_t)d->B * d->NH * 2 * d->T;
+    return (real *)saved + base + ((size_t)pair * (d->NC - 1) + (k - 1)) * state_floats(d);
+}
+
+size_t mlstm_cell_saved_floats(int B, int T, int NH, int DH, int chunk, int parallel)
+{
+    cell_dims d = {0};
+    if (make_dims(&d, "mlstm_cell_saved_floats", B, T, NH, DH, chunk, parallel, MLSTM_EPS) != 0) return 0;
+    return (size_t)B * NH * (2 * (size_t)T + (d.NC > 1 ? (size_t)(d.NC - 1) * state_floats(&d) : 0));
+}
+
+static chunk_in chunk_at(const real *q, const real *k, const real *v, const real *ig, const real *fg,
+                         const cell_dims *d, int b, int hd, int kc)
+{
+    int t0 = kc * d->L;
+    size_t row = (size_t)b * d->T + t0, off = row * d->E + (size_t)hd * d->DH, goff = row * d->NH + hd;
+    chunk_in c = {q + off, k + off, v + off, ig + goff, fg + goff, d->T - t0 < d->L ? d->T - t0 : d->L};
+    return c;
+}
+
+/* bv_t = cumsum of logsigmoid(fg) in the chunk, u_j = ig_j - bv_j, um_t = max(m, u_0..u_t);
+ * so logD[t, j] = bv_t + u_j and m_t = bv_t + um_t. */
+static void chunk_gates(real *bv, real *u, real *um, const chunk_in *c, real m, const cell_dims *d)
+{
+    real acc = 0, run = m;
+    for (int t = 0; t < c->n; t++) {
+        acc += logsigmoid_r(c->fg[(size_t)t * d->NH]);
+        bv[t] = acc;
+        u[t] = c->ig[(size_t)t * d->NH] - acc;
+        run = u[t] > run ? u[t] : run;
+        um[t] = run;
+    }
+}
+
+static real denom(real den, real mt, real eps)
+{
+    real floor_m = exp(-mt), a = fabs(den);
+    return (a > floor_m ? a : floor_m) + eps;
+}
+
+/* Rows of h (row stride E) for one chunk from the state (C, n, m) before it; has_state = 0
+ * when C = n = 0 (skips that product). Writes mrow[t] = m_t, den[t] = den_t. */
+static void chunk_output(real *h, real *mrow, real *den, const scratch *s, const chunk_in *c, const real *C,
+                         const real *nv, real m, int has_state, const cell_dims *d)
+{
+    int n = c->n, DH = d->DH, E = d->E;
+    real *S = s->S;
+    gemm(0, 1, n, n, DH, d->kscale, c->q, E, c->k, E, 0, S, n); /* S = q k'^T [n, n] */
+    for (int t = 0; t < n; t++) {
+        real mt = s->bv[t] + s->um[t], sum = 0, *row = S + (size_t)t * n;
+        for (int j = 0; j <= t; j++) {
+            row[j] *= exp(s->bv[t] + s->u[j] - mt);
+            sum += row[j];
+        }
+        for (int j = t + 1; j < n; j++) row[j] = 0;
+        s->sc[t] = exp(s->bv[t] + m - mt);
+        if (has_state) sum += s->sc[t] * dot(c->q + (size_t)t * E, nv, DH);
+        mrow[t] = mt;
+        den[t] = sum;
+    }
+    if (has_state) {
+        gemm(0, 0, n, DH, DH, 1, c->q, E, C, DH, 0, h, E); /* q^T C per row */
+        for (int t = 0; t < n; t++)
+            for (int e = 0; e < DH; e++) h[(size_t)t * E + e] *= s->sc[t];
+    }
+    gemm(0, 0, n, DH, n, 1, S, n, c->v, E, has_state ? 1 : 0, h, E);
+    for (int t = 0; t < n; t++) {
+        real r = 1 / denom(den[t], mrow[t], d->eps);
+        for (int e = 0; e < DH; e++) h[(size_t)t * E + e] *= r;
+    }
+}
+
+/* The state after the chunk: (C, n, m) <- (C', n', m'), see the file comment. */
+static void chunk_state_update(real *C, real *nv, real *m, const scratch *s, const chunk_in *c, const cell_dims *d)
+{
+    int n = c->n, DH = d->DH;
+    real g = s->bv[n - 1], mnew = g + s->um[n - 1], decay = exp(g + *m - mnew);
+    for (int j = 0; j < n; j++) {
+        real w = exp(g + s->u[j] - mnew) * d->kscale;
+        for (int a = 0; a < DH; a++) s->Ks[(size_t)j * DH + a] = w * c->k[(size_t)j * d->E + a];
+    }
+    gemm(1, 0, DH, DH, n, 1, s->Ks, DH, c->v, d->E, decay, C, DH); /* C = decay C + Ks^T V */
+    for (int a = 0; a < DH; a++) {
+        real acc = decay * nv[a];
+        for (int j = 0; j < n; j++) acc += s->Ks[(size_t)j * DH + a];
+        nv[a] = acc;
+    }
+    *m = mnew;
+}
+
+/* The whole sequence of one (b, head) pair. C, n, m: that pair's state or NULL. */
+static void pair_forward(real *h, real *saved, const real *q, const real *k, const real *v, const real *ig,
+                         const real *fg, real *C, real *nv, real *m, const scratch *s, int b, int hd,
+                         const cell_dims *d)
+{
+    int DH = d->DH, pair = b * d->NH + hd, has_state = C != NULL;
+    real mw = m ? *m : d->m0;
+    if (C) {
+        memcpy(s->C, C, sizeof(real) * DH * DH);
+        memcpy(s->n, nv, sizeof(real) * DH);
+    } else {
+        memset(s->C, 0, sizeof(real) * DH * DH);
+        memset(s->n, 0, sizeof(real) * DH);
+    }
+    for (int kc = 0; kc < d->NC; kc++) {
+        chunk_in c = chunk_at(q, k, v, ig, fg, d, b, hd, kc);
+        size_t t0 = (size_t)kc * d->L;
+        if (saved && kc > 0) {
+            real *st = saved_state(saved, d, pair, kc);
+            memcpy(st, s->C, sizeof(real) * DH * DH);
+            memcpy(st + DH * DH, s->n, sizeof(real) * DH);
+            st[DH * DH + DH] = mw;
+        }
+        real *mrow = saved ? saved_rows(saved, d, pair) + t0 : s->mrow;
+        real *den = saved ? saved_rows(saved, d, pair) + d->T + t0 : s->den;
+        chunk_gates(s->bv, s->u, s->um, &c, mw, d);
+        chunk_output(h + ((size_t)b * d->T + t0) * d->E + (size_t)hd * DH, mrow, den, s, &c, s->C, s->n, mw,
+                     has_state, d);
+        if (kc < d->NC - 1 || C) {
+            chunk_state_update(s->C, s->n, &mw, s, &c, d);
+            has_state = 1;
+        }
+    }
+    if (C) {
+        memcpy(C, s->C, sizeof(real) * DH * DH);
+        memcpy(nv, s->n, sizeof(real) * DH);
+        *m = mw;
+    }
+}
+
+/* One scratch block of `per` floats for each thread that will run (at most one per pair). */
+static int alloc_thread_scratch(real **buf, int *nthr, size_t per, int pairs, const char *fn)
+{
+    int n = 1;
+    *buf = NULL;
+#ifdef _OPENMP
+    n = omp_get_max_threads();
+#endif
+    if (n > pairs) n = pairs;
+    if (n < 1) n = 1;
+    size_t total;
+    if (xlstm_mul_size(per, (size_t)n, &total) != 0) return xlstm_fail("%s: scratch size overflows", fn);
+    *buf = xlstm_alloc(total, sizeof(real), fn);
+    *nthr = n;
+    return *buf ? 0 : -1;
+}
+
+static int thread_id(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+int mlstm_cell_forward_eps(real *h, real *saved, const real *q, const real *k, const real *v, const real *ig,
+                           const real *fg, int B, int T, int NH, int DH, int chunk, int parallel, real *state_C,
+                           real *state_n, real *state_m, real eps)
+{
+    static const char fn[] = "mlstm_cell_forward";
+    cell_dims d = {0};
+    if (make_dims(&d, fn, B, T, NH, DH, chunk, parallel, eps) != 0) return -1;
+    int given = (state_C != NULL) + (state_n != NULL) + (state_m != NULL);
+    if (given != 0 && given != 3) return xlstm_fail("%s: state_C, state_n, state_m must be all NULL or all given", fn);
+    if (given && parallel) return xlstm_fail("%s: the parallel form takes no state (state_C must be NULL)", fn);
+    if (given && saved) return xlstm_fail("%s: saved (for the backward) requires a fresh start (state_C NULL)", fn);
+    if (T == 0) return 0;
+    int pairs = B * NH, nthr = 1;
+    size_t per = scratch_floats(&d, 0);
+    real *buf;
+    if (alloc_thread_scratch(&buf, &nthr, per, pairs, fn) != 0) return -1;
+#pragma omp parallel for num_threads(nthr) schedule(dynamic, 1)
+    for (int p = 0; p < pairs; p++) {
+        scratch s = carve_scratch(buf + per * thread_id(), &d, 0);
+        size_t ps = (size_t)p;
+        pair_forward(h, saved, q, k, v, ig, fg, state_C ? state_C + ps * DH * DH : NULL,
+                     state_n ? state_n + ps * DH : NULL, state_m ? state_m + ps : NULL, &s, p / NH, p % NH, &d);
+    }
+    xlstm_free(buf);
+    return 0;
+}
+
+int mlstm_cell_forward(real *h, real *saved, const real *q, const real *k, const real *v, const real *ig,
+                       const real *fg, int B, int T, int NH, int DH, int chunk, int parallel, real *state_C,
+                       real *state_n, real *state_m)
+{
+    return mlstm_cell_forward_eps(h, saved, q, k, v, ig, fg, B, T, NH, DH, chunk, parallel, state_C, state_n,
+                                  state_m, MLSTM_EPS);
+}
+
+/* ---- backward. Per chunk kc, in reverse, with the state (C, n, m) before it (zeros and m0
+ * for the first chunk), dh~_t = r_t dh_t (r_t = 1/denom) and
+ * db_t = -sgn(den_t) r_t (num_t . dh~_t) on the |den| branch, else 0:
+ *   dW[t, j] = dh~_t . v_j + db_t,  dS = D' * dW  ->  dq_t = sum_j dS k'_j,  dk'_j = sum_t dS q_t,
+ *   dv_j = sum_t W[t, j] dh~_t,  dq_t += sc_t (C dh~_t + db_t n).
+ * The gradient G, gn of the state after the chunk (stabilized by m_{kc+1}) adds, with
+ * e_j = e^{g + u_j - m_{kc+1}}: dk'_j += e_j (G v_j + gn), dv_j += e_j G^T k'_j; then it is
+ * carried back: G <- e^{g + m - m_{kc+1}} G + sum_t sc_t q_t dh~_t^T, gn likewise with db_t q_t.
+ * All of those factors are <= 1. */
+
+/* Intra-chunk part and the C / n terms: fills dQ, dK (= dk'), dV [n, DH] and db (in s->den). */
+static void chunk_backward_local(const scratch *s, const chunk_in *c, const real *dh, const real *mrow,
+                                 const real *den, const real *C, const real *nv, real m, const cell_dims *d)
+{
+    int n = c->n, DH = d->DH, E = d->E, has_state = C != NULL;
+    real *W = s->S, *Dp = s->Dp, *P = s->P, *db = s->den;
+    gemm(0, 1, n, n, DH, d->kscale, c->q, E, c->k, E, 0, W, n);
+    for (int t = 0; t < n; t++) {
+        real mt = mrow[t], r = 1 / denom(den[t], mt, d->eps);
+        for (int j = 0; j < n; j++) {
+            real e = j <= t ? exp(s->bv[t] + s->u[j] - mt) : 0;
+            Dp[(size_t)t * n + j] = e;
+            W[(size_t)t * n + j] *= e;
+        }
+        s->sc[t] = exp(s->bv[t] + m - mt);
+        s->mrow[t] = r;
+        for (int e = 0; e < DH; e++) s->dHt[(size_t)t * DH + e] = r * dh[(size_t)t * E + e];
+    }
+    gemm(0, 1, n, n, DH, 1, s->dHt, DH, c->v, E, 0, P, n); /* P = dh~ v^T */
+    if (has_state) gemm(0, 1, n, DH, DH, 1, s->dHt, DH, C, DH, 0, s->X, DH); /* X_t = C dh~_t */
+    for (int t = 0; t < n; t++) {
+        real hd = 0, r = s->mrow[t];
+        for (int j = 0; j <= t; j++) hd += W[(size_t)t * n + j] * P[(size_t)t * n + j];
+        if (has_state) hd += s->sc[t] * dot(c->q + (size_t)t * E, s->X + (size_t)t * DH, DH);
+        real a = fabs(den[t]);
+        db[t] = a > exp(-mrow[t]) ? (den[t] > 0 ? -r * hd : r * hd) : 0;
+        for (int j = 0; j <= t; j++) P[(size_t)t * n + j] = Dp[(size_t)t * n + j] * (P[(size_t)t * n + j] + db[t]);
+        for (int j = t + 1; j < n; j++) P[(size_t)t * n + j] = 0;
+    }
+    gemm(0, 0, n, DH, n, d->kscale, P, n, c->k, E, 0, s->dQ, DH); /* dq = dS k' */
+    gemm(1, 0, n, DH, n, 1, P, n, c->q, E, 0, s->dK, DH);         /* dk' = dS^T q */
+    gemm(1, 0, n, DH, n, 1, W, n, s->dHt, DH, 0, s->dV, DH);      /* dv = W^T dh~ */
+    if (has_state)
+        for (int t = 0; t < n; t++)
+            for (int e = 0; e < DH; e++)
+                s->dQ[(size_t)t * DH + e] += s->sc[t] * (s->X[(size_t)t * DH + e] + db[t] * nv[e]);
+}
+
+/* dk', dv of this chunk's rows through the state after it; G, gn = its gradient. */
+static void chunk_backward_state_in(const scratch *s, const chunk_in *c, real mnext, const cell_dims *d)
+{
+    int n = c->n, DH = d->DH;
+    real g = s->bv[n - 1];
+    for (int j = 0; j < n; j++) {
+        real e = exp(g + s->u[j] - mnext);
+        for (int a = 0; a < DH; a++) {
+            s->Ks[(size_t)j * DH + a] = e * d->kscale * c->k[(size_t)j * d->E + a];
+            s->Vs[(size_t)j * DH + a] = e * c->v[(size_t)j * d->E + a];
+            s->dK[(size_t)j * DH + a] += e * s->n[a];
+        }
+    }
+    gemm(0, 1, n, DH, DH, 1, s->Vs, DH, s->C, DH, 1, s->dK, DH); /* dk'_j += e_j G v_j */
+    gemm(0, 0, n, DH, DH, 1, s->Ks, DH, s->C, DH, 1, s->dV, DH); /* dv_j += e_j G^T k'_j */
+}
+
+/* G, gn <- the gradient of the state before this chunk (m = its stabilizer; decay 0 when
+ * this is the last chunk, whose following gradient is zero). */
+static void chunk_backward_state_out(const scratch *s, const chunk_in *c, real m, real mnext, int last,
+                                     const cell_dims *d)
+{
+    int n = c->n, DH = d->DH;
+    real decay = last ? 0 : exp(s->bv[n - 1] + m - mnext), *db = s->den;
+    for (int t = 0; t < n; t++)
+        for (int a = 0; a < DH; a++) s->Ks[(size_t)t * DH + a] = s->sc[t] * c->q[(size_t)t * d->E + a];
+    gemm(1, 0, DH, DH, n, 1, s->Ks, DH, s->dHt, DH, decay, s->C, DH);
+    for (int a = 0; a < DH; a++) {
+        real acc = decay * s->n[a];
+        for (int t = 0; t < n; t++) acc += db[t] * s->Ks[(size_t)t * DH + a];
+        s->n[a] = acc;
+    }
+}
+
+/* Adds the chunk's dQ, dK, dV into the outputs and the gate gradients; *suffix carries
+ * sum_{s > this chunk} (q_s . dq_s - k'_s . dk'_s) for the forget-gate revcumsum. */
+static void chunk_backward_emit(real *dq, real *dk, real *dv, real *dig, real *dfg, real *suffix, const scratch *s,
+                                const chunk_in *c, const cell_dims *d)
+{
+    int DH = d->DH, E = d->E, NH = d->NH;
+    for (int t = c->n - 1; t >= 0; t--) {
+        const real *dQ = s->dQ + (size_t)t * DH, *dK = s->dK + (size_t)t * DH, *dV = s->dV + (size_t)t * DH;
+        real kd = d->kscale * dot(c->k + (size_t)t * E, dK, DH);
+        *suffix += dot(c->q + (size_t)t * E, dQ, DH) - kd;
+        dig[(size_t)t * NH] += kd;
+        dfg[(size_t)t * NH] += *suffix * sigmoid_r(-c->fg[(size_t)t * NH]);
+        for (int e = 0; e < DH; e++) {
+            dq[(size_t)t * E + e] += dQ[e];
+            dk[(size_t)t * E + e] += d->kscale * dK[e];
+            dv[(size_t)t * E + e] += dV[e];
+        }
+    }
+}
+
+static void pair_backward(real *dq, real *dk, real *dv, real *dig, real *dfg, const real *dh, const real *saved,
+                          const real *q, const real *k, const real *v, const real *ig, const real *fg,
+                          const scratch *s, int b, int hd, const cell_dims *d)
+{
+    int DH = d->DH, pair = b * d->NH + hd;
+    const real *rows = saved_rows(saved, d, pair);
+    real suffix = 0, mnext = 0;
+    memset(s->C, 0, sizeof(real) * DH * DH);
+    memset(s->n, 0, sizeof(real) * DH);
+    for (int kc = d->NC - 1; kc >= 0; kc--) {
+        chunk_in c = chunk_at(q, k, v, ig, fg, d, b, hd, kc);
+        const real *st = kc > 0 ? saved_state(saved, d, pair, kc) : NULL;
+        real m = st ? st[DH * DH + DH] : d->m0;
+        size_t t0 = (size_t)kc * d->L, off = ((size_t)b * d->T + t0) * d->E + (size_t)hd * DH,
+               goff = ((size_t)b * d->T + t0) * d->NH + hd;
+        chunk_gates(s->bv, s->u, s->um, &c, m, d);
+        chunk_backward_local(s, &c, dh + off, rows + t0, rows + d->T + t0, st, st ? st + DH * DH : NULL, m, d);
+        if (kc < d->NC - 1) chunk_backward_state_in(s, &c, mnext, d);
+        chunk_backward_emit(dq + off, dk + off, dv + off, dig + goff, dfg + goff, &suffix, s, &c, d);
+        if (kc > 0) chunk_backward_state_out(s, &c, m, mnext, kc == d->NC - 1, d);
+        mnext = m;
+    }
+}
+
+int mlstm_cell_backward_eps(real *dq, real *dk, real *dv, real *dig, real *dfg, const real *dh, const real *saved,
+                            const real *q, const real *k, const real *v, const real *ig, const real *fg, int B,
+                            int T, int NH, int DH, int chunk, int parallel, real eps)
+{
+    static const char fn[] = "mlstm_cell_backward";
+    cell_dims d = {0};
+    if (make_dims(&d, fn, B, T, NH, DH, chunk, parallel, eps) != 0) return -1;
+    if (T == 0) return 0;
+    int pairs = B * NH, nthr = 1;
+    size_t per = scratch_floats(&d, 1);
+    real *buf;
+    if (alloc_thread_scratch(&buf, &nthr, per, pairs, fn) != 0) return -1;
+#pragma omp parallel for num_threads(nthr) schedule(dynamic, 1)
+    for (int p = 0; p < pairs; p++) {
+        scratch s = carve_scratch(buf + per * thread_id(), &d, 1);
+        pair_backward(dq, dk, dv, dig, dfg, dh, saved, q, k, v, ig, fg, &s, p / NH, p % NH, &d);
+    }
+    xlstm_free(buf);
+    return 0;
+}
+
+int mlstm_cell_backward(real *dq, real *dk, real *dv, real *dig, real *dfg, const real *dh, const real *saved,
+                        const real *q, const real *k, const real *v, const real *ig, const real *fg, int B, int T,
+                        int NH, int DH, int chunk, int parallel)
+{
+    return mlstm_cell_backward_eps(dq, dk, dv, dig, dfg, dh, saved, q, k, v, ig, fg, B, T, NH, DH, chunk, parallel,
+                                   MLSTM_EPS);
+}
+
+/* ---- recurrent step, one token per (b, head); O(DH^2) each, no scratch. */
+static void pair_step(real *h, real *C, real *nv, real *m, const real *q, const real *k, const real *v, real ig,
+                      real fg, int DH)
+{
+    real kscale = 1 / sqrt((real)DH), lf = logsigmoid_r(fg);
+    real mnew = lf + *m > ig ? lf + *m : ig;
+    real fp = exp(lf + *m - mnew), ip = exp(ig - mnew) * kscale; /* ip includes the key scaling */
+    for (int e = 0; e < DH; e++) h[e] = 0;
+    for (int a = 0; a < DH; a++) {
+        real *row = C + (size_t)a * DH, ka = ip * k[a];
+        for (int e = 0; e < DH; e++) {
+            row[e] = fp * row[e] + ka * v[e];
+            h[e] += q[a] * row[e];
+        }
+        nv[a] = fp * nv[a] + ka;
+    }
+    real r = 1 / denom(dot(q, nv, DH), mnew, MLSTM_EPS);
+    for (int e = 0; e < DH; e++) h[e] *= r;
+    *m = mnew;
+}
+
+void mlstm_cell_step(real *h, real *C, real *n, real *m, const real *q, const real *k, const real *v,
+                     const real *ig, const real *fg, int B, int NH, int DH)
+{
+    int pairs = B * NH, E = NH * DH;
+#pragma omp parallel for schedule(static) if ((long)pairs * DH * DH > 65536)
+    for (int p = 0; p < pairs; p++) {
+        size_t off = (size_t)(p / NH) * E + (size_t)(p % NH) * DH;
+        pair_step(h + off, C + (size_t)p * DH * DH, n + (size_t)p * DH, m + p, q + off, k + off, v + off, ig[p],
+                  fg[p], DH);
+    }
+}

@@ -1,0 +1,63 @@
+/* mlstm_cell.h — the mLSTM cell (matrix memory) of xLSTM, NeurIPS semantics, in three forms:
+ * parallel (quadratic in T, the official training forward `parallel_stabilized_simple`),
+ * chunkwise (linear in T, carries a state; used for prefill) and the recurrent step.
+ *
+ * Per batch b and head h (DH = head dim, k' = k / sqrt(DH): keys pre-scaled, queries not;
+ * lf_t = logsigmoid(fg_t); the input gate ig_t is used raw, i.e. exponential):
+ *   m_t = max(lf_t + m_{t-1}, ig_t),  C_t = e^{lf_t + m_{t-1} - m_t} C_{t-1} + e^{ig_t - m_t} k'_t v_t^T,
+ *   n_t likewise with k'_t,  h_t = (q_t^T C_t) / (max(|q_t . n_t|, e^{-m_t}) + MLSTM_EPS).
+ * C is [DH, DH] indexed [key dim][value dim]; a fresh state is C = n = 0, m = 0.
+ * The chunkwise form is the same function (identical m, so identical eps term) for any chunk
+ * size; the parallel form is one chunk with no initial-state term (m_t = max_j logD[t, j]),
+ * so it differs from the others only through the eps term (relative size ~eps / denominator).
+ *
+ * Layouts: q, k, v, h [B, T, E] contiguous with E = NH*DH and head h at features
+ * h*DH .. h*DH+DH-1; ig, fg [B, T, NH] raw gate pre-activations.
+ * State (prefill / step): C [B, NH, DH, DH], n [B, NH, DH], m [B, NH].
+ */
+#ifndef XLSTM_MLSTM_CELL_H
+#define XLSTM_MLSTM_CELL_H
+
+#include "../common.h"
+
+/* Added to the stabilized denominator, outside the max (official value). */
+#define MLSTM_EPS 1e-6
+
+/* Floats the forward saves for the backward: per (b, head) the row stabilizers m_t and
+ * denominators den_t [2, T], and the states (C, n, m) before chunks 1 .. NC-1 (none for the
+ * parallel form): B*NH*(2T + (NC-1)(DH*DH + DH + 1)) with NC = ceil(T / chunk). */
+size_t mlstm_cell_saved_floats(int B, int T, int NH, int DH, int chunk, int parallel);
+
+/* h [B, T, E] = the cell over the sequence. parallel != 0: the parallel form (chunk is
+ * ignored, state pointers must be NULL); else chunkwise with chunk length `chunk` >= 1 (the
+ * last chunk may be shorter). state_C/n/m: all NULL for a fresh start, or all given: they
+ * hold the initial state and receive the final one. saved: NULL when no backward follows,
+ * else mlstm_cell_saved_floats() floats; requires a fresh start. Scratch is allocated once
+ * per call (per thread). Returns 0, or -1 with a message (bad arguments, out of memory). */
+int mlstm_cell_forward(real *h, real *saved, const real *q, const real *k, const real *v, const real *ig,
+                       const real *fg, int B, int T, int NH, int DH, int chunk, int parallel, real *state_C,
+                       real *state_n, real *state_m);
+
+/* Gradients of the forward above (same chunk, parallel and inputs; saved filled by it),
+ * ADDED into dq, dk, dv [B, T, E] and dig, dfg [B, T, NH]. Every stabilizer m is treated as
+ * a constant (as the official kernels do); the normalizer max(|den|, e^{-m}) is
+ * differentiated. Gate gradients use the closed forms dig_j = k'_j . dk'_j and
+ * dfg_t = sigmoid(-fg_t) sum_{s >= t} (q_s . dq_s - k'_s . dk'_s). Returns 0 or -1. */
+int mlstm_cell_backward(real *dq, real *dk, real *dv, real *dig, real *dfg, const real *dh, const real *saved,
+                        const real *q, const real *k, const real *v, const real *ig, const real *fg, int B, int T,
+                        int NH, int DH, int chunk, int parallel);
+
+/* The same two with the denominator eps as a parameter (the tests use eps = 0, where the
+ * function does not depend on the stabilizers at all, to check the backward exactly). */
+int mlstm_cell_forward_eps(real *h, real *saved, const real *q, const real *k, const real *v, const real *ig,
+                           const real *fg, int B, int T, int NH, int DH, int chunk, int parallel, real *state_C,
+                           real *state_n, real *state_m, real eps);
+int mlstm_cell_backward_eps(real *dq, real *dk, real *dv, real *dig, real *dfg, const real *dh, const real *saved,
+                            const real *q, const real *k, const real *v, const real *ig, const real *fg, int B,
+                            int T, int NH, int DH, int chunk, int parallel, real eps);
+
+/* One token: q, k, v, h [B, E]; ig, fg [B, NH]; the state C, n, m is updated in place. */
+void mlstm_cell_step(real *h, real *C, real *n, real *m, const real *q, const real *k, const real *v,
+                     const real *ig, const real *fg, int B, int NH, int DH);
+
+#endif

@@ -1,0 +1,326 @@
+/* model.c — the xLSTM language model (xLSTMLMModel): create/free, activations, and the
+ * forward and backward, which read like the architecture:
+ *   x = E[tokens]; for each block: x += layer(LN(x)) [; x += ffn(LN(x))];
+ *   logits = head(post_norm(x)); loss = mean cross-entropy. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+#include "../kernels/matmul.h"
+#include "../kernels/ops.h"
+
+static void walk_lm_cb(param_walk *w, void *ctx)
+{
+    xlstm_model *m = ctx;
+    walk_lm(w, &m->cfg, &m->w);
+}
+
+int xlstm_model_create(xlstm_model **out, const xlstm_config *cfg_in)
+{
+    *out = NULL;
+    xlstm_model *m = calloc(1, sizeof *m);
+    if (!m) return xlstm_fail("model: out of memory");
+    m->cfg = *cfg_in;
+    if (xlstm_config_validate(&m->cfg) != 0) goto fail;
+    m->md = mlstm_dims_of(&m->cfg);
+    m->sd = slstm_dims_of(&m->cfg);
+    m->fd = ffn_dims_of(&m->cfg);
+    m->form.parallel = 0;
+    m->form.chunk = 64;
+    int L = m->cfg.num_blocks;
+    m->w.blocks = calloc((size_t)L, sizeof *m->w.blocks);
+    m->g.blocks = calloc((size_t)L, sizeof *m->g.blocks);
+    if (!m->w.blocks || !m->g.blocks) {
+        xlstm_fail("model: out of memory");
+        goto fail;
+    }
+    if (param_table_record(&m->table, walk_lm_cb, m) != 0) goto fail;
+    for (int i = 0; i < m->table.n; i++)
+        if (strcmp(m->table.tensors[i].name, "token_embedding.weight") == 0)
+            m->table.tensors[i].weight_decay = m->cfg.weight_decay_on_embedding;
+    m->params = xlstm_alloc(m->table.n_params, sizeof(real), "model parameters");
+    m->grads = m->params ? xlstm_alloc(m->table.n_params, sizeof(real), "model gradients") : NULL;
+    if (!m->grads) goto fail;
+    param_walk pw = {&m->table, m->params, 0, 0};
+    walk_lm(&pw, &m->cfg, &m->w);
+    param_walk gw = {&m->table, m->grads, 0, 0};
+    walk_lm(&gw, &m->cfg, &m->g);
+    *out = m;
+    return 0;
+fail:
+    xlstm_model_free(m);
+    return -1;
+}
+
+static void lm_scratch_free(lm_grad_scratch *s)
+{
+    xlstm_free(s->buffer);
+    memset(s, 0, sizeof *s);
+}
+
+void xlstm_model_free(xlstm_model *m)
+{
+    if (!m) return;
+    lm_acts_free(m, &m->acts);
+    lm_scratch_free(&m->scratch);
+    xlstm_free(m->params);
+    xlstm_free(m->grads);
+    free(m->w.blocks);
+    free(m->g.blocks);
+    free(m->targets);
+    free(m->tokens);
+    param_table_free(&m->table);
+    free(m);
+}
+
+const xlstm_config *xlstm_model_config(const xlstm_model *m) { return &m->cfg; }
+size_t xlstm_model_num_params(const xlstm_model *m) { return m->table.n_params; }
+xlstm_real *xlstm_model_params(xlstm_model *m) { return m->params; }
+xlstm_real *xlstm_model_grads(xlstm_model *m) { return m->grads; }
+int xlstm_model_num_tensors(const xlstm_model *m) { return m->table.n; }
+const xlstm_tensor *xlstm_model_tensor(const xlstm_model *m, int i)
+{
+    return i >= 0 && i < m->table.n ? &m->table.tensors[i] : NULL;
+}
+const xlstm_tensor *xlstm_model_find_tensor(const xlstm_model *m, const char *name)
+{
+    return param_table_find(&m->table, name);
+}
+
+int xlstm_model_set_mlstm_form(xlstm_model *m, int form, int chunk_size)
+{
+    if (form != XLSTM_MLSTM_CHUNKWISE && form != XLSTM_MLSTM_PARALLEL)
+        return xlstm_fail("mlstm form: unknown form %d", form);
+    if (form == XLSTM_MLSTM_CHUNKWISE && chunk_size < 1)
+        return xlstm_fail("mlstm chunk size: must be >= 1, got %d", chunk_size);
+    if (m->form.parallel != (form == XLSTM_MLSTM_PARALLEL) || m->form.chunk != chunk_size)
+        lm_acts_free(m, &m->acts); /* the cells' saved sizes depend on the form */
+    m->form.parallel = form == XLSTM_MLSTM_PARALLEL;
+    m->form.chunk = form == XLSTM_MLSTM_PARALLEL ? 1 : chunk_size;
+    return 0;
+}
+
+void xlstm_zero_grad(xlstm_model *m) { memset(m->grads, 0, m->table.n_params * sizeof(real)); }
+
+/* ---------------------------------------------------------------- activations */
+
+static void lm_acts_bind(const xlstm_model *m, lm_acts *a, arena *ar, int B, int T, int train)
+{
+    const xlstm_config *c = &m->cfg;
+    size_t N = (size_t)B * T, ND = N * c->embedding_dim;
+    int L = c->num_blocks;
+    a->res = arena_take(ar, (size_t)(L + 1) * ND);
+    a->res_mid = arena_take(ar, (size_t)L * ND);
+    a->ln1 = arena_take(ar, (size_t)L * ND);
+    a->ln2 = arena_take(ar, (size_t)L * ND);
+    a->ln1_mean = arena_take(ar, (size_t)L * N);
+    a->ln1_rstd = arena_take(ar, (size_t)L * N);
+    a->ln2_mean = arena_take(ar, (size_t)L * N);
+    a->ln2_rstd = arena_take(ar, (size_t)L * N);
+    a->post = arena_take(ar, ND);
+    a->post_mean = arena_take(ar, N);
+    a->post_rstd = arena_take(ar, N);
+    a->logits = arena_take(ar, N * c->vocab_size);
+    a->y = arena_take(ar, ND);
+    for (int i = 0; i < L; i++) {
+        if (c->is_slstm[i]) {
+            slstm_acts_bind(&a->s[i], ar, m->sd, B, T, train);
+            if (c->ffn.enabled) ffn_acts_bind(&a->f[i], ar, m->fd, (int)N);
+        } else {
+            mlstm_acts_bind(&a->m[i], ar, m->md, B, T, m->form, train);
+        }
+    }
+}
+
+int lm_acts_alloc(const xlstm_model *m, lm_acts *a, int B, int T, int train)
+{
+    int L = m->cfg.num_blocks;
+    memset(a, 0, sizeof *a);
+    a->m = calloc((size_t)L, sizeof *a->m);
+    a->s = calloc((size_t)L, sizeof *a->s);
+    a->f = calloc((size_t)L, sizeof *a->f);
+    if (!a->m || !a->s || !a->f) {
+        lm_acts_free(m, a);
+        return xlstm_fail("activations: out of memory");
+    }
+    arena ar = {NULL, 0};
+    lm_acts_bind(m, a, &ar, B, T, train);
+    a->buffer = xlstm_alloc(ar.used, sizeof(real), "activations");
+    if (!a->buffer) {
+        lm_acts_free(m, a);
+        return -1;
+    }
+    ar.base = a->buffer;
+    ar.used = 0;
+    lm_acts_bind(m, a, &ar, B, T, train);
+    a->B = B;
+    a->T = T;
+    a->train = train;
+    return 0;
+}
+
+void lm_acts_free(const xlstm_model *m, lm_acts *a)
+{
+    (void)m;
+    free(a->m);
+    free(a->s);
+    free(a->f);
+    xlstm_free(a->buffer);
+    memset(a, 0, sizeof *a);
+}
+
+static int lm_scratch_alloc(const xlstm_model *m, lm_grad_scratch *s, int B, int T)
+{
+    size_t ND = (size_t)B * T * m->cfg.embedding_dim;
+    for (int pass = 0; pass < 2; pass++) {
+        arena ar = {s->buffer, 0};
+        s->dres = arena_take(&ar, ND);
+        s->dln = arena_take(&ar, ND);
+        s->dy = arena_take(&ar, ND);
+        mlstm_acts_bind(&s->m, &ar, m->md, B, T, m->form, 0);
+        slstm_acts_bind(&s->s, &ar, m->sd, B, T, 0);
+        ffn_acts_bind(&s->f, &ar, m->fd, B * T);
+        if (pass == 0 && !(s->buffer = xlstm_alloc(ar.used, sizeof(real), "backward scratch"))) return -1;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- forward */
+
+int lm_forward(const xlstm_model *m, lm_acts *a, const int32_t *tokens, int B, int T, lm_block_state *states)
+{
+    const xlstm_config *c = &m->cfg;
+    int D = c->embedding_dim, V = c->vocab_size, N = B * T;
+    size_t ND = (size_t)N * D;
+    for (int n = 0; n < N; n++) {
+        if (tokens[n] < 0 || tokens[n] >= V)
+            return xlstm_fail("forward: token %d at position %d is outside the vocabulary [0, %d)", tokens[n], n, V);
+        memcpy(a->res + (size_t)n * D, m->w.embedding + (size_t)tokens[n] * D, (size_t)D * sizeof(real));
+    }
+    for (int i = 0; i < c->num_blocks; i++) {
+        const block_weights *bw = &m->w.blocks[i];
+        real *x = a->res + (size_t)i * ND, *ln1 = a->ln1 + (size_t)i * ND;
+        real *mid = c->is_slstm[i] && c->ffn.enabled ? a->res_mid + (size_t)i * ND : a->res + (size_t)(i + 1) * ND;
+        groupnorm_forward(ln1, a->ln1_mean + (size_t)i * N, a->ln1_rstd + (size_t)i * N, x, bw->xlstm_norm_w, N, 1, D);
+        int rc = c->is_slstm[i]
+                     ? slstm_layer_forward(a->y, ln1, &bw->s, &a->s[i], m->sd, B, T, states ? &states[i].s : NULL)
+                     : mlstm_layer_forward(a->y, ln1, &bw->m, &a->m[i], m->md, B, T, m->form,
+                                           states ? &states[i].m : NULL);
+        if (rc != 0) return -1;
+        for (size_t j = 0; j < ND; j++) mid[j] = x[j] + a->y[j];
+        if (c->is_slstm[i] && c->ffn.enabled) {
+            real *ln2 = a->ln2 + (size_t)i * ND, *out = a->res + (size_t)(i + 1) * ND;
+            groupnorm_forward(ln2, a->ln2_mean + (size_t)i * N, a->ln2_rstd + (size_t)i * N, mid, bw->ffn_norm_w, N, 1,
+                              D);
+            ffn_forward(a->y, ln2, &bw->f, &a->f[i], m->fd, N);
+            for (size_t j = 0; j < ND; j++) out[j] = mid[j] + a->y[j];
+        }
+    }
+    const real *top = a->res + (size_t)c->num_blocks * ND;
+    if (c->add_post_blocks_norm)
+        groupnorm_forward(a->post, a->post_mean, a->post_rstd, top, m->w.post_norm_w, N, 1, D);
+    else
+        memcpy(a->post, top, ND * sizeof(real));
+    linear_forward(a->logits, V, a->post, D, m->w.head, NULL, N, D, V);
+    return 0;
+}
+
+int xlstm_forward(xlstm_model *m, const int32_t *tokens, const int32_t *targets, int B, int T, float *loss)
+{
+    if (B < 1 || T < 1) return xlstm_fail("forward: batch %d x length %d must both be >= 1", B, T);
+    int need_train = targets != NULL;
+    if (!m->acts.buffer || m->acts.B != B || m->acts.T != T || m->acts.train != need_train) {
+        lm_acts_free(m, &m->acts);
+        if (lm_acts_alloc(m, &m->acts, B, T, need_train) != 0) return -1;
+    }
+    m->have_loss = 0;
+    if (lm_forward(m, &m->acts, tokens, B, T, NULL) != 0) return -1;
+    if (!targets) return 0;
+    int N = B * T, V = m->cfg.vocab_size, count;
+    free(m->targets);
+    free(m->tokens);
+    m->targets = malloc((size_t)N * sizeof *m->targets);
+    m->tokens = malloc((size_t)N * sizeof *m->tokens);
+    if (!m->targets || !m->tokens) return xlstm_fail("forward: out of memory");
+    memcpy(m->tokens, tokens, (size_t)N * sizeof *tokens);
+    for (int n = 0; n < N; n++) {
+        if (targets[n] >= V || targets[n] < -1)
+            return xlstm_fail("forward: target %d at position %d is outside the vocabulary [0, %d) (or -1 to ignore)",
+                              targets[n], n, V);
+        m->targets[n] = targets[n];
+    }
+    m->loss = xent_forward(m->acts.logits, m->targets, N, V, &count);
+    m->have_loss = count > 0;
+    if (loss) *loss = (float)m->loss;
+    return 0;
+}
+
+const xlstm_real *xlstm_logits(const xlstm_model *m) { return m->acts.logits; }
+
+const xlstm_real *xlstm_block_output(const xlstm_model *m, int block)
+{
+    if (!m->acts.buffer || block < 0 || block >= m->cfg.num_blocks) return NULL;
+    return m->acts.res + (size_t)(block + 1) * m->acts.B * m->acts.T * m->cfg.embedding_dim;
+}
+
+/* ---------------------------------------------------------------- backward */
+
+int xlstm_backward(xlstm_model *m)
+{
+    lm_acts *a = &m->acts;
+    if (!a->buffer || !a->train || !m->targets) return xlstm_fail("backward: no forward with targets to differentiate");
+    const xlstm_config *c = &m->cfg;
+    int B = a->B, T = a->T, N = B * T, D = c->embedding_dim, V = c->vocab_size, count = 0;
+    size_t ND = (size_t)N * D;
+    for (int n = 0; n < N; n++) count += m->targets[n] >= 0;
+    if (count == 0) return 0; /* the mean over no tokens is constant */
+    lm_grad_scratch *s = &m->scratch;
+    if (s->buffer && (s->B != B || s->T != T || s->chunk != m->form.chunk || s->parallel != m->form.parallel))
+        lm_scratch_free(s);
+    if (!s->buffer) {
+        if (lm_scratch_alloc(m, s, B, T) != 0) return -1;
+        s->B = B, s->T = T, s->chunk = m->form.chunk, s->parallel = m->form.parallel;
+    }
+
+    /* logits -> dlogits in place (the forward's logits are not needed afterwards) */
+    real *dlogits = a->logits;
+    xent_backward(dlogits, a->logits, m->targets, N, V, (real)1 / count);
+    memset(s->dres, 0, ND * sizeof(real));
+    memset(s->dln, 0, ND * sizeof(real));
+    real *dpost = c->add_post_blocks_norm ? s->dln : s->dres;
+    linear_backward(dpost, D, m->g.head, NULL, dlogits, V, a->post, D, m->w.head, N, D, V);
+    const real *top = a->res + (size_t)c->num_blocks * ND;
+    if (c->add_post_blocks_norm)
+        groupnorm_backward(s->dres, m->g.post_norm_w, s->dln, top, m->w.post_norm_w, a->post_mean, a->post_rstd, N, 1, D);
+
+    for (int i = c->num_blocks - 1; i >= 0; i--) {
+        const block_weights *bw = &m->w.blocks[i];
+        block_weights *bg = &m->g.blocks[i];
+        const real *x = a->res + (size_t)i * ND, *ln1 = a->ln1 + (size_t)i * ND;
+        if (c->is_slstm[i] && c->ffn.enabled) {
+            /* dres is the gradient at the block output = at mid (residual) + through the FFN */
+            const real *mid = a->res_mid + (size_t)i * ND, *ln2 = a->ln2 + (size_t)i * ND;
+            memset(s->dln, 0, ND * sizeof(real));
+            ffn_backward(s->dln, s->dres, ln2, &bw->f, &bg->f, &a->f[i], &s->f, m->fd, N);
+            groupnorm_backward(s->dres, bg->ffn_norm_w, s->dln, mid, bw->ffn_norm_w, a->ln2_mean + (size_t)i * N,
+                               a->ln2_rstd + (size_t)i * N, N, 1, D);
+        }
+        memset(s->dln, 0, ND * sizeof(real));
+        if (c->is_slstm[i])
+            slstm_layer_backward(s->dln, s->dres, ln1, &bw->s, &bg->s, &a->s[i], &s->s, m->sd, B, T);
+        else if (mlstm_layer_backward(s->dln, s->dres, ln1, &bw->m, &bg->m, &a->m[i], &s->m, m->md, B, T, m->form) != 0)
+            return -1;
+        groupnorm_backward(s->dres, bg->xlstm_norm_w, s->dln, x, bw->xlstm_norm_w, a->ln1_mean + (size_t)i * N,
+                           a->ln1_rstd + (size_t)i * N, N, 1, D);
+    }
+    /* the embedding gradient: scatter-add the rows (sequentially: tokens repeat) */
+    const int32_t *tokens = m->tokens;
+    for (int n = 0; n < N; n++) {
+        real *ge = m->g.embedding + (size_t)tokens[n] * D;
+        const real *gr = s->dres + (size_t)n * D;
+        for (int j = 0; j < D; j++) ge[j] += gr[j];
+    }
+    /* the logits buffer now holds gradients: the forward's logits are gone */
+    m->have_loss = 0;
+    return 0;
+}

@@ -1,0 +1,106 @@
+/* model.h — the xLSTM language model: parameter table (official names, one contiguous
+ * buffer), block structure, activations, and the internals shared by model.c (forward and
+ * backward), params.c (names and layout), init.c, state.c (recurrent inference) and
+ * checkpoint.c. */
+#ifndef XLSTM_MODEL_H
+#define XLSTM_MODEL_H
+
+#include "../common.h"
+#include "arena.h"
+#include "layers.h"
+
+typedef struct {
+    real *xlstm_norm_w;     /* [D] pre-norm of the layer */
+    mlstm_weights m;        /* mLSTM block */
+    slstm_weights s;        /* sLSTM block ... */
+    real *ffn_norm_w;       /* ... with its feed-forward (NULL when the config has none) */
+    ffn_weights f;
+} block_weights;
+
+typedef struct {
+    real *embedding;        /* [V, D] token_embedding.weight */
+    block_weights *blocks;  /* [num_blocks] */
+    real *post_norm_w;      /* [D] or NULL */
+    real *head;             /* [V, D] lm_head.weight (== embedding when tied) */
+} lm_weights;
+
+/* Activations of one forward over B x T tokens (training keeps the backward's needs too). */
+typedef struct {
+    int B, T, train;
+    real *res;              /* [(L + 1), N, D] residual stream: input, then after each block */
+    real *res_mid;          /* [L, N, D] after the layer, before the FFN (sLSTM blocks) */
+    real *ln1, *ln2;        /* [L, N, D] pre-norm outputs (layer input, FFN input) */
+    real *ln1_mean, *ln1_rstd, *ln2_mean, *ln2_rstd; /* [L, N] */
+    real *post;             /* [N, D] post-blocks norm output */
+    real *post_mean, *post_rstd; /* [N] */
+    real *logits;           /* [N, V] */
+    real *y;                /* [N, D] a layer's output before it joins the residual */
+    mlstm_acts *m;          /* [L] per block (only mLSTM blocks bound) */
+    slstm_acts *s;          /* [L] */
+    ffn_acts *f;            /* [L] */
+    real *buffer;
+} lm_acts;
+
+/* Scratch for the backward: gradients of one layer's activations at a time. */
+typedef struct {
+    int B, T, chunk, parallel; /* the shape and mLSTM form it was sized for */
+    real *dres, *dln, *dy;  /* [N, D] */
+    mlstm_acts m;
+    slstm_acts s;
+    ffn_acts f;
+    real *buffer;
+} lm_grad_scratch;
+
+/* The official parameter list: names, shapes and offsets into one buffer. */
+typedef struct {
+    xlstm_tensor *tensors;
+    char *names;            /* storage for the tensor names */
+    size_t names_used, names_cap;
+    int n, cap;
+    size_t n_params;
+} param_table;
+
+/* Walks a parameter list in the official order. In record mode (base == NULL) each
+ * visited tensor is appended to the table; in bind mode each weight pointer is set to
+ * base + the tensor's offset. Both modes visit the same sequence, so they agree. */
+typedef struct {
+    param_table *t;
+    real *base;
+    int idx;
+    int failed;
+} param_walk;
+
+void walk_mlstm_layer(param_walk *w, const char *prefix, mlstm_dims d, mlstm_weights *out);
+void walk_slstm_layer(param_walk *w, const char *prefix, slstm_dims d, slstm_weights *out);
+void walk_lm(param_walk *w, const xlstm_config *cfg, lm_weights *out);
+/* Record: build the table with `fn`; returns -1 (message set) on failure. */
+int param_table_record(param_table *t, void (*fn)(param_walk *, void *), void *ctx);
+void param_table_free(param_table *t);
+const xlstm_tensor *param_table_find(const param_table *t, const char *name);
+
+struct xlstm_model {
+    xlstm_config cfg;
+    mlstm_dims md;
+    slstm_dims sd;
+    ffn_dims fd;
+    mlstm_form form;
+    param_table table;      /* official named_parameters(), in the official order */
+    real *params, *grads;
+    lm_weights w, g;        /* bound to params and to grads */
+    lm_acts acts;           /* for the last forward's (B, T) */
+    lm_grad_scratch scratch;
+    int32_t *tokens;        /* [N] copy of the last forward's tokens (the embedding backward) */
+    int32_t *targets;       /* [N] copy of the last forward's targets (NULL if none) */
+    int have_loss;
+    double loss;
+};
+
+/* model.c */
+int lm_acts_alloc(const xlstm_model *m, lm_acts *a, int B, int T, int train);
+void lm_acts_free(const xlstm_model *m, lm_acts *a);
+/* The forward over tokens [B, T] into a->logits; states (one per block, B sequences) may be
+ * NULL (fresh sequences) or carried recurrent states. */
+typedef struct lm_block_state { mlstm_state m; slstm_state s; } lm_block_state;
+int lm_forward(const xlstm_model *m, lm_acts *a, const int32_t *tokens, int B, int T, lm_block_state *states);
+
+#endif

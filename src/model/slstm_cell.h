@@ -1,0 +1,59 @@
+/* slstm_cell.h — the sLSTM cell (scalar memory) of xLSTM, semantics of the official vanilla
+ * backend (xlstm/blocks/slstm/src/vanilla), backward of the official CUDA kernel.
+ *
+ * Per batch row b, head h, unit j (D = NH*DH, e = h*DH + j), gate g in (i, f, z, o):
+ *   raw_g[e] = (Wx[g*D + e] + sum_k R[h][g*DH + j][k] y_prev[h*DH + k]) + bias[g*D + e]
+ *   lfm = m + logsigmoid(raw_f)
+ *   m'  = raw_i if n == 0 (per element: the first step from a zero state), else max(raw_i, lfm)
+ *   i'  = min(1, e^{raw_i - m'}),  f' = min(1, e^{lfm - m'}),  z = tanh(raw_z),  o = sigmoid(raw_o)
+ *   c'  = f' c + i' z,  n' = f' n + i',  y' = o c' / n'  (no eps; n' >= 1 after the first step)
+ * The output is h_t = y_t. The stabilizer m never changes y: the cell equals the
+ * unstabilized c_t = sigmoid(f) c + e^{raw_i} z, n_t likewise, y = o c / n.
+ *
+ * Layouts: Wx [B, T, 4*D], each row (gate, head, unit); h [B, T, D], row (head, unit);
+ * R [NH, 4*DH, DH] indexed [head][gate*DH + out][in] (the official vanilla
+ * `_recurrent_kernel_`); bias [4*D] (gate, head, unit); a state [4, B, D] = (y, c, n, m).
+ *
+ * Per step: one gemm per head (src/kernels/matmul.h) for the recurrent product, then an
+ * elementwise pass (OpenMP over rows or units when large). Nothing is allocated in the
+ * time loop.
+ */
+#ifndef XLSTM_SLSTM_CELL_H
+#define XLSTM_SLSTM_CELL_H
+
+#include "../common.h"
+
+/* Reals the forward saves for the backward (plus the backward's scratch), in this order:
+ *   states [T+1, 4, B, D]  (y, c, n, m) before step 0 and after every step;
+ *   raw    [T, B, NH, 4, DH] the gate pre-activations (head-major: one gemm per head fills them);
+ *   work   [7, B, D]       scratch of the backward.
+ * In all (8T + 11) * B * D. */
+size_t slstm_cell_saved_floats(int B, int T, int D);
+
+/* h [B, T, D] = the cell over T steps.
+ * state: NULL for a zero initial state (the final state is then not returned), or [4, B, D]
+ *   holding the initial state, overwritten with the final one (prefill, and the step below).
+ * saved: NULL when no backward follows, else slstm_cell_saved_floats() reals, written here.
+ * Without saved, a [B, 4*D] scratch (and a zero state if state is NULL) is allocated once
+ * for the call.
+ * Returns 0, or -1 with a message (bad sizes, out of memory). */
+int slstm_cell_forward(real *h, real *saved, const real *Wx, const real *R, const real *bias, real *state, int B,
+                       int T, int NH, int DH);
+
+/* One token: h [B, D], Wx [B, 4*D]; state [4, B, D] read and updated in place; work [B, 4*D]
+ * scratch. The forward's own step (the forward without saved runs exactly this per token),
+ * so T steps equal one forward bit for bit; no allocation. */
+void slstm_cell_step(real *h, real *state, real *work, const real *Wx, const real *R, const real *bias, int B, int NH,
+                     int DH);
+
+/* Gradients of the forward that filled `saved`, given dh [B, T, D], ADDED into
+ * dWx [B, T, 4*D] (= d raw), dR [NH, 4*DH, DH], dbias [4*D] and, unless NULL, dstate
+ * [4, B, D], the gradient of the initial state (y, c, n, m). As in the official CUDA kernel
+ * the stabilizers are constants and the min(1, .) clamps are ignored; this is the exact
+ * gradient, as y does not depend on m. The m component of dstate is c0 dc0 + n0 dn0 (exact
+ * too: raising m0 by d scales the unstabilized c0, n0 by e^d; the CUDA kernel returns 0).
+ * Only the work part of `saved` is written. */
+void slstm_cell_backward(real *dWx, real *dR, real *dbias, real *dstate, const real *dh, real *saved, const real *R,
+                         int B, int T, int NH, int DH);
+
+#endif

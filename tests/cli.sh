@@ -1,0 +1,50 @@
+#!/bin/sh
+# tests/cli.sh — tests of the xlstm program itself: parity with the official reference
+# vectors through `xlstm verify`, and clear errors on bad input. Prints PASS/FAIL lines.
+XLSTM=${XLSTM:-build/xlstm}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1"; }
+
+# expect_ok NAME CMD...: exit 0
+expect_ok() {
+    name=$1; shift
+    if "$@" > "$tmp/out" 2>&1; then pass "$name"; else fail "$name"; cat "$tmp/out"; fi
+}
+# expect_error NAME PATTERN CMD...: non-zero exit (not a crash) and a one-line message matching PATTERN
+expect_error() {
+    name=$1; pattern=$2; shift 2
+    "$@" > "$tmp/out" 2> "$tmp/err"
+    rc=$?
+    if [ $rc -ne 0 ] && [ $rc -lt 128 ] && [ "$(wc -l < "$tmp/err")" -eq 1 ] && grep -q -- "$pattern" "$tmp/err"; then
+        pass "$name"
+    else
+        fail "$name"; echo "  exit $rc, stderr:"; cat "$tmp/err"
+    fi
+}
+
+for f in lm_mixed_small slstm_layer mlstm_layer; do
+    expect_ok "verify_$f" "$XLSTM" verify "tests/data/ref/$f.safetensors"
+done
+expect_ok "verify_dump" "$XLSTM" verify tests/data/ref/mlstm_layer.safetensors --dump "$tmp/dump.safetensors"
+[ -s "$tmp/dump.safetensors" ] && pass verify_dump_written || fail verify_dump_written
+
+# a reference file whose expected output was altered must fail verification: overwrite
+# 4 bytes inside output.y (its offsets read from the header)
+ref=tests/data/ref/slstm_layer.safetensors
+hlen=$(od -An -t u4 -N 4 "$ref" | tr -d ' ')
+begin=$(head -c $((8 + hlen)) "$ref" | tail -c +9 | grep -a -o '"output.y":{[^}]*}' | sed 's/.*data_offsets":\[\([0-9]*\),.*/\1/')
+cp "$ref" "$tmp/bad.safetensors"
+printf '\0\0\200\77' | dd of="$tmp/bad.safetensors" bs=1 seek=$((8 + hlen + begin + 40)) conv=notrunc 2>/dev/null
+"$XLSTM" verify "$tmp/bad.safetensors" > "$tmp/out" 2>&1
+[ $? -eq 1 ] && grep -q '^FAIL.*output.y' "$tmp/out" && pass verify_detects_wrong_values || fail verify_detects_wrong_values
+
+expect_error verify_missing_file "nope.safetensors" "$XLSTM" verify "$tmp/nope.safetensors"
+head -c 5 tests/data/ref/slstm_layer.safetensors > "$tmp/short.safetensors"
+expect_error verify_truncated_file "short.safetensors" "$XLSTM" verify "$tmp/short.safetensors"
+expect_error verify_no_kind "kind" "$XLSTM" verify tests/data/ref/lm_mixed_small.state_dict.safetensors
+expect_error verify_unknown_flag "unknown flag" "$XLSTM" verify --bogus
+expect_error unknown_verb "unknown verb" "$XLSTM" frobnicate
+exit 0

@@ -1,0 +1,18 @@
+#!/bin/sh
+# tests/run.sh — run every test program and the CLI tests; count PASS/FAIL lines and end
+# with "N passed, N failed". Run from the repository root (make test does).
+BUILD=${BUILD:-build}
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+for t in "$BUILD"/tests/test_*; do
+    [ -x "$t" ] || continue
+    echo "== $t"
+    "$t" 2>&1 | tee -a "$log" || status=1
+done
+echo "== tests/cli.sh"
+XLSTM="$BUILD/xlstm" sh tests/cli.sh 2>&1 | tee -a "$log" || status=1
+passed=$(grep -c '^PASS ' "$log")
+failed=$(grep -c '^FAIL ' "$log")
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$status" -eq 0 ] && [ "$passed" -gt 0 ]
