@@ -1,0 +1,122 @@
+/* data.c — loading text files and directories as byte tokens. */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "data.h"
+#include "common.h"
+
+static int append_file(const char *path, uint8_t **buf, size_t *len, size_t *cap)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return xlstm_fail("%s: cannot open (%s)", path, strerror(errno));
+    uint8_t chunk[1 << 16];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (*len + got > *cap) {
+            size_t nc = *cap ? *cap : 1 << 20;
+            while (nc < *len + got) nc *= 2;
+            uint8_t *nb = realloc(*buf, nc);
+            if (!nb) {
+                fclose(f);
+                return xlstm_fail("%s: out of memory", path);
+            }
+            *buf = nb;
+            *cap = nc;
+        }
+        memcpy(*buf + *len, chunk, got);
+        *len += got;
+    }
+    int err = ferror(f);
+    fclose(f);
+    return err ? xlstm_fail("%s: read error", path) : 0;
+}
+
+static int cmp_names(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static int append_dir(const char *path, uint8_t **buf, size_t *len, size_t *cap)
+{
+    DIR *d = opendir(path);
+    if (!d) return xlstm_fail("%s: cannot open directory (%s)", path, strerror(errno));
+    char **names = NULL;
+    size_t n = 0, capn = 0;
+    int rc = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') continue;
+        if (n == capn) {
+            capn = capn ? 2 * capn : 16;
+            char **nn = realloc(names, capn * sizeof *nn);
+            if (!nn) { rc = xlstm_fail("%s: out of memory", path); break; }
+            names = nn;
+        }
+        if (!(names[n] = strdup(e->d_name))) { rc = xlstm_fail("%s: out of memory", path); break; }
+        n++;
+    }
+    closedir(d);
+    if (rc == 0) qsort(names, n, sizeof *names, cmp_names);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        char full[PATH_MAX];
+        struct stat st;
+        snprintf(full, sizeof full, "%s/%s", path, names[i]);
+        if (stat(full, &st) == 0 && S_ISREG(st.st_mode)) rc = append_file(full, buf, len, cap);
+    }
+    for (size_t i = 0; i < n; i++) free(names[i]);
+    free(names);
+    return rc;
+}
+
+int text_load(const char *path, uint8_t **bytes, size_t *n)
+{
+    *bytes = NULL;
+    *n = 0;
+    struct stat st;
+    if (stat(path, &st) != 0) return xlstm_fail("%s: %s", path, strerror(errno));
+    size_t cap = 0;
+    int rc = S_ISDIR(st.st_mode) ? append_dir(path, bytes, n, &cap) : append_file(path, bytes, n, &cap);
+    if (rc == 0 && *n == 0) rc = xlstm_fail("%s: no data (empty)", path);
+    if (rc == 0) {
+        size_t control = 0;
+        for (size_t i = 0; i < *n; i++) {
+            uint8_t c = (*bytes)[i];
+            if (c == 0) {
+                rc = xlstm_fail("%s: binary data (a NUL byte at offset %zu); expected text", path, i);
+                break;
+            }
+            control += c < 32 && c != '\t' && c != '\n' && c != '\r' && c != '\f';
+        }
+        if (rc == 0 && control * 100 > *n)
+            rc = xlstm_fail("%s: binary data (%zu control bytes in %zu); expected text", path, control, *n);
+    }
+    if (rc != 0) {
+        free(*bytes);
+        *bytes = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+const char *default_corpus_path(void)
+{
+    static char found[PATH_MAX];
+    const char *rel = "data/moby_dick.txt";
+    if (access(rel, R_OK) == 0) return rel;
+    char exe[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len <= 0) return NULL;
+    exe[len] = 0;
+    char *slash = strrchr(exe, '/');
+    if (!slash) return NULL;
+    *slash = 0;
+    const char *ups[] = {"", "/..", "/../.."};
+    for (int i = 0; i < 3; i++) {
+        snprintf(found, sizeof found, "%s%s/%s", exe, ups[i], rel);
+        if (access(found, R_OK) == 0) return found;
+    }
+    return NULL;
+}

@@ -1,0 +1,19 @@
+/* data.h — text data for the CLI verbs: files or directories read as bytes (byte-level
+ * tokens, vocabulary 256), with clear refusals of what is not text. */
+#ifndef XLSTM_CLI_DATA_H
+#define XLSTM_CLI_DATA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Read `path`: a regular file, or every regular file directly inside a directory (sorted by
+ * name, concatenated). Refuses (-1, message naming the path): missing or unreadable paths,
+ * empty data, binary data (NUL bytes, or more than 1% control bytes other than tab, newline,
+ * carriage return and form feed). *bytes is malloc'd. */
+int text_load(const char *path, uint8_t **bytes, size_t *n);
+
+/* The bundled corpus (Moby-Dick): data/moby_dick.txt, looked up in the working directory
+ * and then next to the executable (and its parent). NULL if not found. */
+const char *default_corpus_path(void);
+
+#endif
