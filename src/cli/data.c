@@ -115,8 +115,8 @@ const char *default_corpus_path(void)
     *slash = 0;
     const char *ups[] = {"", "/..", "/../.."};
     for (int i = 0; i < 3; i++) {
-        snprintf(found, sizeof found, "%s%s/%s", exe, ups[i], rel);
-        if (access(found, R_OK) == 0) return found;
+        int w = snprintf(found, sizeof found, "%s%s/%s", exe, ups[i], rel);
+        if (w > 0 && (size_t)w < sizeof found && access(found, R_OK) == 0) return found;
     }
     return NULL;
 }
