@@ -10,8 +10,10 @@ for t in "$BUILD"/tests/test_*; do
     echo "== $t"
     "$t" 2>&1 | tee -a "$log" || status=1
 done
-echo "== tests/cli.sh"
-XLSTM="$BUILD/xlstm" sh tests/cli.sh 2>&1 | tee -a "$log" || status=1
+for t in tests/cli*.sh; do
+    echo "== $t"
+    XLSTM="$BUILD/xlstm" sh "$t" 2>&1 | tee -a "$log" || status=1
+done
 passed=$(grep -c '^PASS ' "$log")
 failed=$(grep -c '^FAIL ' "$log")
 echo "$passed passed, $failed failed"
