@@ -228,30 +228,29 @@ int lm_forward(const xlstm_model *m, lm_acts *a, const int32_t *tokens, int B, i
 int xlstm_forward(xlstm_model *m, const int32_t *tokens, const int32_t *targets, int B, int T, float *loss)
 {
     if (B < 1 || T < 1) return xlstm_fail("forward: batch %d x length %d must both be >= 1", B, T);
+    int N = B * T, V = m->cfg.vocab_size, count;
+    /* a failed or target-less forward leaves nothing for the backward */
+    free(m->targets);
+    free(m->tokens);
+    m->targets = m->tokens = NULL;
+    for (int n = 0; targets && n < N; n++)
+        if (targets[n] >= V || targets[n] < -1)
+            return xlstm_fail("forward: target %d at position %d is outside the vocabulary [0, %d) (or -1 to ignore)",
+                              targets[n], n, V);
     int need_train = targets != NULL;
     if (!m->acts.buffer || m->acts.B != B || m->acts.T != T || m->acts.train != need_train) {
         lm_acts_free(m, &m->acts);
         if (lm_acts_alloc(m, &m->acts, B, T, need_train) != 0) return -1;
     }
-    m->have_loss = 0;
     if (lm_forward(m, &m->acts, tokens, B, T, NULL) != 0) return -1;
     if (!targets) return 0;
-    int N = B * T, V = m->cfg.vocab_size, count;
-    free(m->targets);
-    free(m->tokens);
     m->targets = malloc((size_t)N * sizeof *m->targets);
     m->tokens = malloc((size_t)N * sizeof *m->tokens);
     if (!m->targets || !m->tokens) return xlstm_fail("forward: out of memory");
     memcpy(m->tokens, tokens, (size_t)N * sizeof *tokens);
-    for (int n = 0; n < N; n++) {
-        if (targets[n] >= V || targets[n] < -1)
-            return xlstm_fail("forward: target %d at position %d is outside the vocabulary [0, %d) (or -1 to ignore)",
-                              targets[n], n, V);
-        m->targets[n] = targets[n];
-    }
-    m->loss = xent_forward(m->acts.logits, m->targets, N, V, &count);
-    m->have_loss = count > 0;
-    if (loss) *loss = (float)m->loss;
+    memcpy(m->targets, targets, (size_t)N * sizeof *targets);
+    double mean = xent_forward(m->acts.logits, m->targets, N, V, &count);
+    if (loss) *loss = (float)mean;
     return 0;
 }
 
@@ -320,7 +319,8 @@ int xlstm_backward(xlstm_model *m)
         const real *gr = s->dres + (size_t)n * D;
         for (int j = 0; j < D; j++) ge[j] += gr[j];
     }
-    /* the logits buffer now holds gradients: the forward's logits are gone */
-    m->have_loss = 0;
+    /* the logits buffer now holds gradients: a second backward needs a new forward */
+    free(m->targets);
+    m->targets = NULL;
     return 0;
 }

@@ -91,8 +91,6 @@ struct xlstm_model {
     lm_grad_scratch scratch;
     int32_t *tokens;        /* [N] copy of the last forward's tokens (the embedding backward) */
     int32_t *targets;       /* [N] copy of the last forward's targets (NULL if none) */
-    int have_loss;
-    double loss;
 };
 
 /* model.c */
