@@ -59,6 +59,7 @@ static inline void headwise_backward_small(real *dx, int lddx, real *dW, real *d
                                            const real *x, int ldx, const real *W, int N, int H, int dout, int din)
 {
     long work = (long)N * H * dout * din;
+    (void)work; /* read only by the OpenMP if() clauses */
     int hb = split_per_thread(H, HEADWISE_DW_HEADS);
     if (dx) {
 #pragma omp parallel for schedule(static) if (work > 32768)
