@@ -393,23 +393,62 @@ static int write_all(int fd, const void *buf, size_t n)
     return 0;
 }
 
+/* float -> IEEE half, round to nearest even; overflow to infinity, NaN kept NaN. */
+static uint32_t float_to_f16(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, 4);
+    uint32_t sign = (u >> 16) & 0x8000u, exp = (u >> 23) & 0xff, mant = u & 0x7fffffu;
+    if (exp == 255) return sign | 0x7c00u | (mant ? 0x200u : 0);
+    int e = (int)exp - 127 + 15;
+    if (e >= 31) return sign | 0x7c00u;
+    if (e <= 0) { /* subnormal half (or zero): shift the full mantissa, rounding */
+        if (e < -10) return sign;
+        mant |= 0x800000u;
+        int shift = 14 - e;
+        uint32_t half = mant >> shift, rest = mant & ((1u << shift) - 1), mid = 1u << (shift - 1);
+        if (rest > mid || (rest == mid && (half & 1))) half++;
+        return sign | half;
+    }
+    uint32_t half = ((uint32_t)e << 10) | (mant >> 13), rest = mant & 0x1fffu;
+    if (rest > 0x1000u || (rest == 0x1000u && (half & 1))) half++; /* may carry into the exponent: correct */
+    return sign | half;
+}
+
+/* float -> bfloat16 (the top half of a float), round to nearest even; NaN kept NaN. */
+static uint32_t float_to_bf16(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (u >> 16) | 0x40u;
+    return (u + 0x7fffu + ((u >> 16) & 1)) >> 16;
+}
+
+/* Element j of a tensor to write, in its dtype's bits. */
+static uint64_t encode(const st_out_tensor *t, size_t j)
+{
+    if (t->dtype == ST_I64 || t->dtype == ST_I32) return (uint64_t)((const int64_t *)t->data)[j];
+    double d = (double)((const real *)t->data)[j];
+    float x = (float)d;
+    uint32_t u32;
+    uint64_t u64;
+    switch (t->dtype) {
+    case ST_F64: memcpy(&u64, &d, 8); return u64;
+    case ST_F16: return float_to_f16(x);
+    case ST_BF16: return float_to_bf16(x);
+    default: memcpy(&u32, &x, 4); return u32;
+    }
+}
+
 /* Tensor data in the file's little-endian form, chunk by chunk. */
 static int write_tensor(int fd, const st_out_tensor *t, size_t numel)
 {
     unsigned char buf[CHUNK * 8];
+    int size = (int)dtypes[t->dtype].size;
     for (size_t i = 0; i < numel; i += CHUNK) {
         size_t k = numel - i < CHUNK ? numel - i : CHUNK;
-        for (size_t j = 0; j < k; j++) {
-            if (t->dtype == ST_F32) {
-                float x = (float)((const real *)t->data)[i + j];
-                uint32_t u;
-                memcpy(&u, &x, 4);
-                store_le(buf + 4 * j, u, 4);
-            } else {
-                store_le(buf + 8 * j, (uint64_t)((const int64_t *)t->data)[i + j], 8);
-            }
-        }
-        if (write_all(fd, buf, k * dtypes[t->dtype].size) != 0) return -1;
+        for (size_t j = 0; j < k; j++) store_le(buf + (size_t)size * j, encode(t, i + j), size);
+        if (write_all(fd, buf, k * (size_t)size) != 0) return -1;
     }
     return 0;
 }
@@ -434,13 +473,21 @@ static int check_out_tensor(const char *path, const st_out_tensor *t, int i, siz
     size_t count = 1;
     if (t->name == NULL || strcmp(t->name, "__metadata__") == 0)
         return xlstm_fail("safetensors: %s: tensor %d has a bad name", path, i);
-    if ((t->dtype != ST_F32 && t->dtype != ST_I64) || t->ndim < 0 || t->ndim > ST_MAX_DIMS)
-        return xlstm_fail("safetensors: %s: tensor '%.100s': can write only F32 or I64 with ndim <= %d", path,
-                          t->name, ST_MAX_DIMS);
+    int writable = t->dtype == ST_F64 || t->dtype == ST_F32 || t->dtype == ST_F16 || t->dtype == ST_BF16 ||
+                   t->dtype == ST_I64 || t->dtype == ST_I32;
+    if (!writable || t->ndim < 0 || t->ndim > ST_MAX_DIMS)
+        return xlstm_fail("safetensors: %s: tensor '%.100s': can write only F64, F32, F16, BF16, I64 or I32 with "
+                          "ndim <= %d", path, t->name, ST_MAX_DIMS);
     for (int d = 0; d < t->ndim; d++)
         if (t->shape[d] < 0 || xlstm_mul_size(count, (size_t)t->shape[d], &count) != 0 || count > SIZE_MAX / 8)
             return xlstm_fail("safetensors: %s: tensor '%.100s': bad shape", path, t->name);
     if (t->data == NULL && count > 0) return xlstm_fail("safetensors: %s: tensor '%.100s' has no data", path, t->name);
+    for (size_t j = 0; t->dtype == ST_I32 && j < count; j++) {
+        int64_t v = ((const int64_t *)t->data)[j];
+        if (v < INT32_MIN || v > INT32_MAX)
+            return xlstm_fail("safetensors: %s: tensor '%.100s': value %lld at %zu does not fit I32", path, t->name,
+                              (long long)v, j);
+    }
     *numel = count;
     return 0;
 }

@@ -64,7 +64,8 @@ size_t st_dtype_size(st_dtype dt);
 int st_read_real(const st_file *f, const st_entry *e, real *dst, size_t count);
 int st_read_i64(const st_file *f, const st_entry *e, int64_t *dst, size_t count);
 
-/* One tensor to write: dtype ST_F32 takes `const real *data`, ST_I64 `const int64_t *data`. */
+/* One tensor to write: float dtypes (F64, F32, F16, BF16; rounded to nearest even) take
+ * `const real *data`, integer dtypes (I64, I32) `const int64_t *data` (I32 values must fit). */
 typedef struct {
     const char *name;
     st_dtype dtype;

@@ -192,6 +192,39 @@ static void test_write_round_trip(void)
     remove(path);
 }
 
+/* Writing every writable dtype: F16 and BF16 round to nearest even (ties, overflow,
+ * subnormals), F64 and I32 exact, and an I32 value out of range is refused. */
+static void test_write_dtypes(void)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/dt.safetensors", tmpdir);
+    /* ties: 1+2^-11 lies halfway between 1 and 1+2^-10 -> 1 (even); 1+3*2^-11 -> 1+2^-9 (even) */
+    real h[8] = {1.0f, 1.0f + 0x1p-11f, 1.0f + 3 * 0x1p-11f, 65504.0f, 70000.0f, 0x1p-24f, -0x1p-14f, -0.0f};
+    real h_want[8] = {1.0f, 1.0f, 1.0f + 0x1p-9f, 65504.0f, INFINITY, 0x1p-24f, -0x1p-14f, -0.0f};
+    real bf[4] = {1.0f + 0x1p-8f, 1.0f + 3 * 0x1p-8f, 0x1.fffffep127f, -2.5f};
+    real bf_want[4] = {1.0f, 1.0f + 0x1p-6f, INFINITY, -2.5f};
+    real d[2] = {(real)0.1, -3.0f};
+    int64_t i32[3] = {INT32_MIN, 7, INT32_MAX};
+    st_out_tensor t[4] = {
+        {"h", ST_F16, 1, {8}, h}, {"bf", ST_BF16, 1, {4}, bf}, {"d", ST_F64, 1, {2}, d}, {"i", ST_I32, 1, {3}, i32}};
+    CHECK(st_write(path, t, 4, NULL) == 0, "write: %s", xlstm_errmsg());
+    st_file f;
+    CHECK(st_open(&f, path) == 0, "%s", xlstm_errmsg());
+    real h2[8], bf2[4], d2[2];
+    int64_t i2[3];
+    CHECK(st_read_real(&f, st_find(&f, "h"), h2, 8) == 0 && memcmp(h2, h_want, sizeof h2) == 0, "F16 rounding");
+    for (int k = 0; k < 8; k++) CHECK(h2[k] == h_want[k] || (h2[k] != h2[k]), "F16 %d: %g vs %g", k, h2[k], h_want[k]);
+    CHECK(st_read_real(&f, st_find(&f, "bf"), bf2, 4) == 0, "bf16 read");
+    for (int k = 0; k < 4; k++) CHECK(bf2[k] == bf_want[k], "BF16 %d: %.9g vs %.9g", k, bf2[k], bf_want[k]);
+    CHECK(st_read_real(&f, st_find(&f, "d"), d2, 2) == 0 && d2[0] == d[0] && d2[1] == d[1], "F64 exact");
+    CHECK(st_read_i64(&f, st_find(&f, "i"), i2, 3) == 0 && memcmp(i2, i32, sizeof i2) == 0, "I32 exact");
+    st_close(&f);
+    int64_t big = (int64_t)INT32_MAX + 1;
+    st_out_tensor bad = {"i", ST_I32, 1, {1}, &big};
+    CHECK(st_write(path, &bad, 1, NULL) != 0 && strstr(xlstm_errmsg(), "does not fit I32"), "%s", xlstm_errmsg());
+    remove(path);
+}
+
 static void test_write_errors(void)
 {
     real x[2] = {1, 2};
@@ -207,9 +240,9 @@ static void test_write_errors(void)
     const char *odd_meta[] = {"k", NULL};
     CHECK(st_write(path, t, 1, odd_meta) != 0 && strstr(xlstm_errmsg(), "metadata key 'k' has no value"), "%s",
           xlstm_errmsg());
-    st_out_tensor bad = {"y", ST_F16, 1, {2}, x};
-    CHECK(st_write(path, &bad, 1, NULL) != 0 && strstr(xlstm_errmsg(), "can write only F32 or I64"), "%s",
-          xlstm_errmsg());
+    st_out_tensor bad = {"y", ST_U8, 1, {2}, x};
+    CHECK(st_write(path, &bad, 1, NULL) != 0 && strstr(xlstm_errmsg(), "can write only F64, F32, F16, BF16, I64 or I32"),
+          "%s", xlstm_errmsg());
     bad = (st_out_tensor){"y", ST_F32, 1, {-2}, x};
     CHECK(st_write(path, &bad, 1, NULL) != 0 && strstr(xlstm_errmsg(), "'y': bad shape"), "%s", xlstm_errmsg());
     CHECK(count_dir_entries(tmpdir) == 0, "nothing written");
@@ -430,6 +463,7 @@ int main(void)
     RUN(test_read_ref);
     RUN(test_write_round_trip);
     RUN(test_write_errors);
+    RUN(test_write_dtypes);
     RUN(test_dtypes);
     RUN(test_corrupt_headers);
     RUN(test_corrupt_files);
