@@ -43,7 +43,9 @@ CLIOBJ := $(CLI_SRC:%.c=$(BUILD)/f32/%.o)
 # tests named test_*_f64.c run the double-precision build of the library
 TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 
-.PHONY: all test asan clean config bench
+.PHONY: all test asan clean config bench fuzz
+# keep intermediate objects of the chained fuzz rules
+.SECONDARY:
 all: config $(BUILD)/libxlstm.a $(BUILD)/xlstm
 
 config:
@@ -79,5 +81,28 @@ test: all $(TESTS)
 asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test
 
+# Speed of the named configurations (see docs/performance.md); BENCH_ARGS="small --seconds 5"
+bench: all
+	./$(BUILD)/xlstm bench $(BENCH_ARGS)
+
+# libFuzzer targets (clang), one per parser, built without BLAS/OpenMP under ASan+UBSan.
+# `make fuzz FUZZ_SECONDS=60` runs each for that long on its seed corpus (fuzz/corpus/NAME).
+FUZZ_TARGETS := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -O1 -g -Iinclude -Isrc -Wno-unknown-pragmas \
+              -fsanitize=fuzzer-no-link,address,undefined
+build-fuzz/obj/%.o: %.c $(wildcard include/*.h src/*.h src/*/*.h)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -c $< -o $@
+build-fuzz/%: fuzz/%.c $(LIB_SRC:%.c=build-fuzz/obj/%.o) build-fuzz/obj/src/cli/data.o
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ -lm
+fuzz: $(FUZZ_TARGETS:%=build-fuzz/%)
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build-fuzz/corpus/$$t; \
+	  echo "== $$t ($(FUZZ_SECONDS) s)"; \
+	  ./build-fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build-fuzz/corpus/$$t fuzz/corpus/$$t 2>&1 \
+	    | grep -E "stat::number_of_executed_units|ERROR|SUMMARY|crash-" || exit 1; \
+	done
+
 clean:
-	rm -rf build build-asan xlstm
+	rm -rf build build-asan build-fuzz xlstm
