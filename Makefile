@@ -70,7 +70,8 @@ $(BUILD)/xlstm: $(CLIOBJ) $(BUILD)/libxlstm.a
 $(BUILD)/tests/%_f64: tests/unit/%_f64.c tests/unit/test.h $(BUILD)/libxlstm64.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -DXLSTM_DOUBLE -o $@ $< $(BUILD)/libxlstm64.a $(LDLIBS_BASE)
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(BUILD)/libxlstm.a
+# (some CLI unit tests compile the CLI module they test into themselves)
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(BUILD)/libxlstm.a $(CLI_SRC)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -o $@ $< $(BUILD)/libxlstm.a $(LDLIBS_BASE)
 

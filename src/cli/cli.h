@@ -12,5 +12,9 @@ _Noreturn void die(const char *fmt, ...)
     ;
 
 int cmd_verify(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 
 #endif

@@ -59,7 +59,7 @@ static int append_dir(const char *path, uint8_t **buf, size_t *len, size_t *cap)
         n++;
     }
     closedir(d);
-    if (rc == 0) qsort(names, n, sizeof *names, cmp_names);
+    if (rc == 0 && n > 0) qsort(names, n, sizeof *names, cmp_names);
     for (size_t i = 0; rc == 0 && i < n; i++) {
         char full[PATH_MAX];
         struct stat st;

@@ -22,6 +22,10 @@ static void usage(FILE *out)
     fprintf(out, "usage: xlstm VERB [options]   (xlstm VERB --help for each)\n\n"
                  "verbs:\n"
                  "  verify FILE   check against reference vectors from the official PyTorch code\n"
+                 "  train         train a byte-level model on text (default: the bundled Moby-Dick)\n"
+                 "  generate      continue a prompt with a model (sampling or greedy)\n"
+                 "  eval          loss, perplexity and bits per byte on a text, by position\n"
+                 "  bench         speed of named configurations (tokens/s, GFLOP/s, memory)\n"
                  "  version       print the build (BLAS, threads, precision)\n");
 }
 
@@ -33,6 +37,10 @@ int main(int argc, char **argv)
     }
     const char *verb = argv[1];
     if (strcmp(verb, "verify") == 0) return cmd_verify(argc - 2, argv + 2);
+    if (strcmp(verb, "train") == 0) return cmd_train(argc - 2, argv + 2);
+    if (strcmp(verb, "generate") == 0) return cmd_generate(argc - 2, argv + 2);
+    if (strcmp(verb, "eval") == 0) return cmd_eval(argc - 2, argv + 2);
+    if (strcmp(verb, "bench") == 0) return cmd_bench(argc - 2, argv + 2);
     if (strcmp(verb, "version") == 0 || strcmp(verb, "--version") == 0) {
         printf("xlstm.c %s\n", xlstm_build_info());
         return 0;

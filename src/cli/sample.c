@@ -7,14 +7,20 @@
 
 sampler_opts sampler_defaults(void) { return (sampler_opts){.temperature = 1.0, .top_k = 0, .top_p = 1.0}; }
 
+int sampler_check(const sampler_opts *opt)
+{
+    if (!isfinite(opt->temperature) || opt->temperature < 0)
+        return xlstm_fail("temperature %g must be finite and >= 0", opt->temperature);
+    if (opt->top_k < 0) return xlstm_fail("top-k %d must be >= 0 (0 = off)", opt->top_k);
+    if (!(opt->top_p > 0 && opt->top_p <= 1)) return xlstm_fail("top-p %g must be in (0, 1]", opt->top_p);
+    return 0;
+}
+
 int sampler_init(sampler *s, int V, sampler_opts opt, uint64_t seed)
 {
     s->cand = NULL;
     if (V < 1) return xlstm_fail("sampler: vocabulary size %d must be >= 1", V);
-    if (!isfinite(opt.temperature) || opt.temperature < 0)
-        return xlstm_fail("sampler: temperature %g must be finite and >= 0", opt.temperature);
-    if (opt.top_k < 0) return xlstm_fail("sampler: top-k %d must be >= 0 (0 = off)", opt.top_k);
-    if (!(opt.top_p > 0 && opt.top_p <= 1)) return xlstm_fail("sampler: top-p %g must be in (0, 1]", opt.top_p);
+    if (sampler_check(&opt) != 0) return -1;
     s->opt = opt;
     s->V = V;
     s->kept = 0;
@@ -41,7 +47,7 @@ int sampler_distribution(sampler *s, const xlstm_real *logits)
 {
     int V = s->V, best = 0;
     for (int i = 0; i < V; i++) {
-        if (!isfinite(logits[i])) return xlstm_fail("sampler: logit %d is not finite (%g)", i, (double)logits[i]);
+        if (!isfinite(logits[i])) return xlstm_fail("sampler: logit of token %d is not finite (%g)", i, (double)logits[i]);
         if (logits[i] > logits[best]) best = i;
     }
     if (s->opt.temperature == 0) {

@@ -35,7 +35,9 @@ typedef struct {
 
 /* The defaults: temperature 1, no top-k, no top-p. */
 sampler_opts sampler_defaults(void);
-/* Check the options (message names the bad one) and allocate for a vocabulary of V. */
+/* Check the options; the message names the bad one. */
+int sampler_check(const sampler_opts *opt);
+/* Check the options and allocate for a vocabulary of V. */
 int sampler_init(sampler *s, int V, sampler_opts opt, uint64_t seed);
 void sampler_free(sampler *s);
 /* Build the filtered distribution of the logits [V]: afterwards cand[0..kept) are the kept

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "io/atomic.h"
 #include "io/json.h"
 #include "io/safetensors.h"
 
@@ -377,22 +378,6 @@ int st_read_i64(const st_file *f, const st_entry *e, int64_t *dst, size_t count)
 
 /* ---------------------------------------------------------------- writing */
 
-static int write_all(int fd, const void *buf, size_t n)
-{
-    const unsigned char *p = buf;
-    while (n > 0) {
-        ssize_t put = write(fd, p, n);
-        if (put < 0 && errno == EINTR) continue;
-        if (put <= 0) {
-            if (put == 0) errno = ENOSPC;
-            return -1;
-        }
-        p += put;
-        n -= (size_t)put;
-    }
-    return 0;
-}
-
 /* float -> IEEE half, round to nearest even; overflow to infinity, NaN kept NaN. */
 static uint32_t float_to_f16(float x)
 {
@@ -441,14 +426,14 @@ static uint64_t encode(const st_out_tensor *t, size_t j)
 }
 
 /* Tensor data in the file's little-endian form, chunk by chunk. */
-static int write_tensor(int fd, const st_out_tensor *t, size_t numel)
+static int write_tensor(atomic_file *f, const st_out_tensor *t, size_t numel)
 {
     unsigned char buf[CHUNK * 8];
     int size = (int)dtypes[t->dtype].size;
     for (size_t i = 0; i < numel; i += CHUNK) {
         size_t k = numel - i < CHUNK ? numel - i : CHUNK;
         for (size_t j = 0; j < k; j++) store_le(buf + (size_t)size * j, encode(t, i + j), size);
-        if (write_all(fd, buf, k * (size_t)size) != 0) return -1;
+        if (atomic_write(f, buf, k * (size_t)size) != 0) return -1;
     }
     return 0;
 }
@@ -553,55 +538,24 @@ static int build_header(const char *path, const st_out_tensor *t, int n, const c
     return jw_finish(&w, header, hlen);
 }
 
-/* fsync the directory holding `path`, so that the rename is durable. */
-static int sync_dir(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    size_t n = slash == NULL ? 1 : slash == path ? 1 : (size_t)(slash - path);
-    char *dir = xlstm_alloc(n + 1, 1, "safetensors dir");
-    if (dir == NULL) return -1;
-    memcpy(dir, slash == NULL ? "." : path, n);
-    int fd = open(dir, O_RDONLY), rc = fd >= 0 ? fsync(fd) : -1, err = errno;
-    if (fd >= 0) close(fd);
-    if (rc != 0) rc = xlstm_fail("safetensors: %s written, but syncing directory %s failed: %s", path, dir,
-                                 strerror(err));
-    xlstm_free(dir);
-    return rc;
-}
-
 int st_write(const char *path, const st_out_tensor *tensors, int n, const char *const *meta_kv)
 {
     if (n < 0 || (n > 0 && tensors == NULL)) return xlstm_fail("safetensors: %s: bad tensor list", path);
     size_t *numel = xlstm_alloc((size_t)n + 1, sizeof(size_t), "safetensors sizes");
-    char *header = NULL, *tmp = NULL;
+    char *header = NULL;
     size_t hlen = 0;
-    int fd = -1, rc = -1;
-    if (numel == NULL || build_header(path, tensors, n, meta_kv, numel, &header, &hlen) != 0) goto done;
-    size_t tmp_size = strlen(path) + 32;
-    if ((tmp = xlstm_alloc(tmp_size, 1, "safetensors path")) == NULL) goto done;
-    snprintf(tmp, tmp_size, "%s.tmp.%ld", path, (long)getpid());
-
-    /* err keeps the first failure's errno: later cleanup calls may overwrite errno */
-    unsigned char len8[8];
-    int err = 0;
-    store_le(len8, hlen, 8);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) err = errno;
-    if (!err && (write_all(fd, len8, 8) != 0 || write_all(fd, header, hlen) != 0)) err = errno;
-    for (int i = 0; !err && i < n; i++)
-        if (write_tensor(fd, &tensors[i], numel[i]) != 0) err = errno;
-    if (!err && fsync(fd) != 0) err = errno;
-    if (fd >= 0 && close(fd) != 0 && !err) err = errno;
-    if (!err && rename(tmp, path) != 0) err = errno;
-    if (err) {
-        if (fd >= 0) unlink(tmp);
-        xlstm_fail("safetensors: cannot write %s: %s", path, strerror(err));
-        goto done;
+    int rc = -1;
+    atomic_file f;
+    if (numel != NULL && build_header(path, tensors, n, meta_kv, numel, &header, &hlen) == 0 &&
+        atomic_open(&f, path) == 0) {
+        unsigned char len8[8];
+        store_le(len8, hlen, 8);
+        /* a failed write is remembered by f and reported by atomic_commit */
+        if (atomic_write(&f, len8, 8) == 0 && atomic_write(&f, header, hlen) == 0)
+            for (int i = 0; i < n && write_tensor(&f, &tensors[i], numel[i]) == 0; i++) continue;
+        rc = atomic_commit(&f);
     }
-    rc = sync_dir(path);
-done:
     xlstm_free(numel);
     xlstm_free(header);
-    xlstm_free(tmp);
     return rc;
 }

@@ -1,0 +1,165 @@
+/* generate.c — `xlstm generate`: continue a prompt with a trained model. The prompt is fed
+ * at once through the chunkwise form (xlstm_prefill); each new token then costs one
+ * recurrent step (xlstm_step), constant time and memory however long the text grows. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "model_arg.h"
+#include "sample.h"
+
+#define BYTE_VOCAB 256
+#define EMPTY_PROMPT_TOKEN 10 /* '\n': where a generation with no prompt starts */
+
+static void usage(void)
+{
+    printf("usage: xlstm generate --model DIR|FILE [--prompt TEXT | --tokens ID,ID,...] [options]\n\n"
+           "Continues a prompt and streams the new tokens to standard output as they are made.\n"
+           "A byte-level model (vocabulary 256) reads the prompt's bytes from --prompt, or from standard\n"
+           "input when neither --prompt nor --tokens is given, and writes bytes. A model with another\n"
+           "vocabulary takes the prompt only as --tokens and writes token ids separated by spaces.\n"
+           "Only the continuation is written, not the prompt. An empty prompt starts from the single\n"
+           "token %d ('\\n').\n\n"
+           "  --model DIR|FILE  a run directory (its model.safetensors) or a safetensors checkpoint with\n"
+           "                    its config in the metadata (ours, or an official PyTorch state_dict)\n"
+           "  --config FILE     official config JSON to use instead of the checkpoint's own\n"
+           "  --prompt TEXT     the prompt as text (byte-level models)\n"
+           "  --tokens LIST     the prompt as comma-separated token ids\n"
+           "  --max-tokens N    tokens to generate (default 256)\n"
+           "  --temperature X   softmax temperature, >= 0; 0 = greedy (default 1)\n"
+           "  --top-k N         sample among the N most probable tokens; 0 = all (default 0)\n"
+           "  --top-p X         sample among the smallest set of most probable tokens whose mass\n"
+           "                    reaches X (after top-k), in (0, 1]; 1 = all (default 1)\n"
+           "  --seed N          random seed; the same seed gives the same output (default 1337)\n",
+           EMPTY_PROMPT_TOKEN);
+}
+
+/* "12,5,7" -> ids in [0, V); *n = 0 for an empty list */
+static int32_t *parse_token_list(const char *list, int V, int *n)
+{
+    size_t count = *list ? 1 : 0;
+    for (const char *c = list; *c; c++) count += *c == ',';
+    if (count > INT_MAX) die("generate: --tokens lists too many tokens");
+    int32_t *ids = malloc((count ? count : 1) * sizeof *ids);
+    if (!ids) die("generate: out of memory");
+    const char *c = list;
+    for (size_t i = 0; i < count; i++) {
+        char *end;
+        long v = strtol(c, &end, 10);
+        if (end == c || (*end && *end != ',') || v < 0 || v >= V)
+            die("generate: --tokens entry %zu is not a token id in [0, %d)", i + 1, V);
+        ids[i] = (int32_t)v;
+        c = *end ? end + 1 : end;
+    }
+    *n = (int)count;
+    return ids;
+}
+
+static int32_t *bytes_to_tokens(const unsigned char *bytes, size_t len, int *n)
+{
+    if (len > INT_MAX) die("generate: the prompt is longer than %d bytes", INT_MAX);
+    int32_t *ids = malloc((len ? len : 1) * sizeof *ids);
+    if (!ids) die("generate: out of memory");
+    for (size_t i = 0; i < len; i++) ids[i] = bytes[i];
+    *n = (int)len;
+    return ids;
+}
+
+static int32_t *stdin_tokens(int *n)
+{
+    size_t len = 0, cap = 1 << 16;
+    unsigned char *buf = malloc(cap);
+    if (!buf) die("generate: out of memory");
+    size_t got;
+    while ((got = fread(buf + len, 1, cap - len, stdin)) > 0) {
+        len += got;
+        if (len == cap && !(buf = realloc(buf, cap *= 2))) die("generate: out of memory");
+    }
+    if (ferror(stdin)) die("generate: cannot read the prompt from standard input");
+    int32_t *ids = bytes_to_tokens(buf, len, n);
+    free(buf);
+    return ids;
+}
+
+static void emit(int token, int bytes, long i)
+{
+    if (bytes)
+        putchar(token);
+    else
+        printf(i ? " %d" : "%d", token);
+    if (fflush(stdout) != 0 || ferror(stdout)) die("generate: cannot write to standard output");
+}
+
+int cmd_generate(int argc, char **argv)
+{
+    const char *model_path = NULL, *config = NULL, *prompt = NULL, *token_list = NULL;
+    long max_tokens = 256;
+    uint64_t seed = 1337;
+    sampler_opts opt = sampler_defaults();
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage();
+            return 0;
+        } else if (strcmp(a, "--model") == 0) {
+            model_path = flag_value("generate", argc, argv, &i);
+        } else if (strcmp(a, "--config") == 0) {
+            config = flag_value("generate", argc, argv, &i);
+        } else if (strcmp(a, "--prompt") == 0) {
+            prompt = flag_value("generate", argc, argv, &i);
+        } else if (strcmp(a, "--tokens") == 0) {
+            token_list = flag_value("generate", argc, argv, &i);
+        } else if (strcmp(a, "--max-tokens") == 0) {
+            max_tokens = flag_long("generate", a, flag_value("generate", argc, argv, &i), 0, LONG_MAX);
+        } else if (strcmp(a, "--temperature") == 0) {
+            opt.temperature = flag_double("generate", a, flag_value("generate", argc, argv, &i));
+        } else if (strcmp(a, "--top-k") == 0) {
+            opt.top_k = (int)flag_long("generate", a, flag_value("generate", argc, argv, &i), 0, INT_MAX);
+        } else if (strcmp(a, "--top-p") == 0) {
+            opt.top_p = flag_double("generate", a, flag_value("generate", argc, argv, &i));
+        } else if (strcmp(a, "--seed") == 0) {
+            seed = flag_u64("generate", a, flag_value("generate", argc, argv, &i));
+        } else {
+            die("generate: unknown flag '%s' (see xlstm generate --help)", a);
+        }
+    }
+    if (!model_path) die("generate: no --model given (see xlstm generate --help)");
+    if (prompt && token_list) die("generate: give the prompt as --prompt or as --tokens, not both");
+    if (sampler_check(&opt) != 0) die("generate: %s", xlstm_errmsg());
+
+    xlstm_model *m = open_model(model_path, config);
+    int V = xlstm_model_config(m)->vocab_size, bytes = V == BYTE_VOCAB, n;
+    if (!token_list && !bytes)
+        die("generate: this model's vocabulary is %d tokens, not %d bytes: give the prompt as --tokens ID,ID,...",
+            V, BYTE_VOCAB);
+    int32_t *tokens = token_list ? parse_token_list(token_list, V, &n)
+                      : prompt   ? bytes_to_tokens((const unsigned char *)prompt, strlen(prompt), &n)
+                                 : stdin_tokens(&n);
+    if (n == 0) {
+        tokens[0] = V > EMPTY_PROMPT_TOKEN ? EMPTY_PROMPT_TOKEN : 0;
+        n = 1;
+    }
+
+    sampler smp;
+    xlstm_state *st;
+    xlstm_real *logits = malloc((size_t)V * sizeof *logits);
+    if (!logits) die("generate: out of memory");
+    if (sampler_init(&smp, V, opt, seed) != 0 || xlstm_state_create(m, &st) != 0 ||
+        xlstm_prefill(m, st, tokens, n, logits) != 0)
+        die("generate: %s", xlstm_errmsg());
+    for (long i = 0; i < max_tokens; i++) {
+        int next = sampler_next(&smp, logits);
+        if (next < 0) die("generate: %s", xlstm_errmsg());
+        emit(next, bytes, i);
+        if (i + 1 < max_tokens && xlstm_step(m, st, next, logits) != 0) die("generate: %s", xlstm_errmsg());
+    }
+    if (!bytes) emit('\n', 1, 0);
+    sampler_free(&smp);
+    xlstm_state_free(st);
+    free(logits);
+    free(tokens);
+    xlstm_model_free(m);
+    return 0;
+}

@@ -1,0 +1,19 @@
+#!/bin/sh
+# tests/cli_bench.sh — the benchmark keeps working: the micro configuration runs and prints
+# its figures; bad flags are refused. (Speed itself is measured by `make bench`, not here.)
+XLSTM=${XLSTM:-build/xlstm}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+"$XLSTM" bench micro --seconds 0.05 --threads 1 > "$tmp/out" 2>&1
+rc=$?
+for fig in train forward generate; do
+    if [ $rc -eq 0 ] && grep -q "^micro *$fig .*tok/s" "$tmp/out"; then echo "PASS bench_micro_$fig"; else echo "FAIL bench_micro_$fig"; cat "$tmp/out"; fi
+done
+grep -q "GFLOP/s" "$tmp/out" && grep -q "peak RSS" "$tmp/out" && grep -q "% of sgemm" "$tmp/out" \
+    && echo "PASS bench_reports_rates" || echo "FAIL bench_reports_rates"
+for bad in "nosuchconfig" "--seconds 0" "--seconds x" "--threads 0" "--bogus"; do
+    # shellcheck disable=SC2086
+    "$XLSTM" bench $bad > /dev/null 2> "$tmp/err"
+    rc=$?
+    if [ $rc -eq 1 ] && [ "$(wc -l < "$tmp/err")" -eq 1 ]; then echo "PASS bench_refuses '$bad'"; else echo "FAIL bench_refuses '$bad'"; cat "$tmp/err"; fi
+done

@@ -1,0 +1,153 @@
+#!/bin/sh
+# tests/cli_generate.sh — tests of `xlstm generate` and `xlstm eval`: reproducible sampling,
+# greedy decoding against step-by-step argmax, the two sLSTM checkpoint layouts, the eval
+# loss against a direct computation with the library, the position table, and clear errors
+# on bad input. Prints PASS/FAIL lines.
+#
+# Models: the reference state_dict tests/data/ref/lm_mixed_small (vocabulary 64, prompted with
+# --tokens) and a seeded byte-level model written by the unit test program
+# test_generate_eval, which also computes the reference greedy tokens and eval loss.
+XLSTM=${XLSTM:-build/xlstm}
+HELPER=$(dirname "$XLSTM")/tests/test_generate_eval
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1"; }
+# check NAME CONDITION-COMMAND...: PASS if the command succeeds
+check() {
+    name=$1; shift
+    if "$@"; then pass "$name"; else fail "$name"; fi
+}
+# expect_error NAME PATTERN CMD...: non-zero exit (not a crash) and a one-line message matching PATTERN
+expect_error() {
+    name=$1; pattern=$2; shift 2
+    "$@" > "$tmp/out" 2> "$tmp/err" < /dev/null
+    rc=$?
+    if [ $rc -ne 0 ] && [ $rc -lt 128 ] && [ "$(wc -l < "$tmp/err")" -eq 1 ] && grep -q -- "$pattern" "$tmp/err"; then
+        pass "$name"
+    else
+        fail "$name"; echo "  exit $rc, stderr:"; cat "$tmp/err"
+    fi
+}
+# gen OUT ARGS...: run generate into $tmp/OUT; a failure shows its stderr
+gen() {
+    out=$1; shift
+    "$XLSTM" generate "$@" > "$tmp/$out" 2> "$tmp/gen.err" || { echo "  generate $*:"; cat "$tmp/gen.err"; }
+}
+# differs A B: file A is not empty and differs from B
+differs() { [ -s "$1" ] && ! cmp -s "$1" "$2"; }
+# near A B TOL: |A - B| <= TOL
+near() { awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(a != "" && b != "" && d <= t) }'; }
+
+REF=tests/data/ref/lm_mixed_small.state_dict.safetensors
+CUDA=tests/data/ref/lm_mixed_small.cuda_layout.state_dict.safetensors
+M=$tmp/byte.safetensors
+if ! "$HELPER" --write-model "$M" || ! "$HELPER" --write-config "$tmp/byte.json" || ! "$HELPER" --write-bare "$tmp/bare.safetensors"; then
+    fail cli_generate_helper; echo "  $HELPER could not write the byte-level model"; exit 0
+fi
+mkdir "$tmp/run" && cp "$M" "$tmp/run/model.safetensors"
+
+# ---------------------------------------------------------------- generate
+sampling="--temperature 0.9 --top-k 40 --top-p 0.95 --max-tokens 64"
+gen a --model "$M" --prompt "Call me Ishmael." $sampling --seed 7
+gen b --model "$M" --prompt "Call me Ishmael." $sampling --seed 7
+gen c --model "$M" --prompt "Call me Ishmael." $sampling --seed 8
+check generate_writes_max_tokens_bytes [ "$(wc -c < "$tmp/a")" -eq 64 ]
+check generate_same_seed_same_output cmp -s "$tmp/a" "$tmp/b"
+check generate_other_seed_other_output differs "$tmp/a" "$tmp/c"
+printf 'Call me Ishmael.' | "$XLSTM" generate --model "$M" $sampling --seed 7 > "$tmp/stdin" 2> "$tmp/gen.err"
+check generate_prompt_from_stdin cmp -s "$tmp/a" "$tmp/stdin"
+gen rundir --model "$tmp/run" --prompt "Call me Ishmael." $sampling --seed 7
+check generate_run_directory cmp -s "$tmp/a" "$tmp/rundir"
+gen cfg --model "$M" --config "$tmp/byte.json" --prompt "Call me Ishmael." $sampling --seed 7
+check generate_config_file cmp -s "$tmp/a" "$tmp/cfg"
+gen bare --model "$tmp/bare.safetensors" --config "$tmp/byte.json" --prompt "Call me Ishmael." $sampling --seed 7
+check generate_state_dict_without_config cmp -s "$tmp/a" "$tmp/bare"
+
+# greedy = argmax of the logits of recurrent steps alone (the CLI prefills the prompt)
+prompt_ids=67,97,108,108,32,109,101,32,73,115,104,109,97,101,108,46 # "Call me Ishmael."
+gen greedy --model "$M" --prompt "Call me Ishmael." --temperature 0 --max-tokens 40
+"$HELPER" --greedy "$M" 40 $prompt_ids > "$tmp/greedy_ref"
+check generate_greedy_equals_argmax_steps cmp -s "$tmp/greedy" "$tmp/greedy_ref"
+gen topk1 --model "$M" --prompt "Call me Ishmael." --top-k 1 --max-tokens 40 --seed 3
+check generate_top_k_1_is_greedy cmp -s "$tmp/greedy" "$tmp/topk1"
+gen tokens --model "$M" --tokens $prompt_ids --temperature 0 --max-tokens 40
+check generate_tokens_equal_prompt_bytes cmp -s "$tmp/greedy" "$tmp/tokens"
+gen empty --model "$M" --prompt "" --temperature 0 --max-tokens 20
+gen newline --model "$M" --tokens 10 --temperature 0 --max-tokens 20
+check generate_empty_prompt_starts_at_newline cmp -s "$tmp/empty" "$tmp/newline"
+gen zero --model "$M" --prompt "x" --max-tokens 0
+check generate_zero_tokens [ "$(wc -c < "$tmp/zero")" -eq 0 ]
+
+# the vocabulary-64 reference model: token ids in and out; both sLSTM layouts agree
+gen ref_a --model "$REF" --tokens 1,2,3,60 $sampling --seed 11
+gen ref_cuda --model "$CUDA" --tokens 1,2,3,60 $sampling --seed 11
+check generate_ids_output [ "$(wc -w < "$tmp/ref_a")" -eq 64 ]
+check generate_cuda_layout_same_tokens cmp -s "$tmp/ref_a" "$tmp/ref_cuda"
+gen ref_greedy --model "$CUDA" --tokens 1,2,3,60 --temperature 0 --max-tokens 30
+"$HELPER" --greedy "$REF" 30 1,2,3,60 > "$tmp/ref_greedy_ref"
+check generate_ref_greedy_equals_argmax_steps cmp -s "$tmp/ref_greedy" "$tmp/ref_greedy_ref"
+
+# ---------------------------------------------------------------- eval
+head -c 4001 data/moby_dick.txt > "$tmp/text.txt"
+"$XLSTM" eval --model "$M" --data "$tmp/text.txt" --context 200 --csv "$tmp/buckets.csv" > "$tmp/eval" 2>&1 || cat "$tmp/eval"
+loss=$(awk '$1 == "loss" { print $2 }' "$tmp/eval")
+bpb=$(awk '$1 == "loss" { print $6 }' "$tmp/eval")
+ref_loss=$("$HELPER" --loss "$M" "$tmp/text.txt" 200)
+check eval_loss_finite awk -v l="$loss" 'BEGIN { exit !(l > 0 && l < 100) }'
+check eval_bpb_is_loss_over_ln2 near "$bpb" "$(awk -v l="$loss" 'BEGIN { printf "%.9f", l / log(2) }')" 1e-7
+check eval_loss_matches_library near "$loss" "$ref_loss" 1e-6
+# the context 200 exceeds the config's context_length 48: buckets [0,64) [64,128) [128,200)
+check eval_buckets_partition_positions [ "$(awk -F, 'NR > 1 { printf "%s-%s ", $1, $2 }' "$tmp/buckets.csv")" = "0-64 64-128 128-200 " ]
+check eval_bucket_tokens_sum_to_total [ "$(awk -F, 'NR > 1 { n += $3 } END { print n }' "$tmp/buckets.csv")" -eq 4000 ]
+mean=$(awk -F, 'NR > 1 { s += $3 * $4; n += $3 } END { printf "%.9f", s / n }' "$tmp/buckets.csv")
+check eval_bucket_losses_average_to_loss near "$mean" "$loss" 1e-6
+check eval_table_on_stdout grep -q '^\[128, 200) *1440 ' "$tmp/eval"
+loss_b1=$("$XLSTM" eval --model "$tmp/run" --data "$tmp/text.txt" --context 200 --batch-size 1 | awk '$1 == "loss" { print $2 }')
+check eval_batch_size_invariant near "$loss_b1" "$loss" 1e-6
+loss_cap=$("$XLSTM" eval --model "$M" --data data/moby_dick.txt --context 200 --max-bytes 4001 | awk '$1 == "loss" { print $2 }')
+check eval_max_bytes near "$loss_cap" "$loss" 0
+"$XLSTM" eval --model "$M" --data "$tmp/text.txt" > "$tmp/eval48" 2>&1
+check eval_default_context_from_config grep -q '83 windows of 48 tokens' "$tmp/eval48"
+
+# ---------------------------------------------------------------- bad input
+: > "$tmp/empty.txt"
+printf 'ab\0cd' > "$tmp/binary.txt"
+head -c 1000 "$M" > "$tmp/truncated.safetensors"
+printf '{"vocab_size": 256, "num_blocks": 1, "embedding_dim": 16, "mlstm_block": {}}' > "$tmp/other.json"
+expect_error generate_no_model "no --model" "$XLSTM" generate --prompt hi
+expect_error generate_missing_model "nope.safetensors" "$XLSTM" generate --model "$tmp/nope.safetensors"
+expect_error generate_dir_without_model "not a run directory" "$XLSTM" generate --model "$tmp"
+expect_error generate_not_a_checkpoint "text.txt" "$XLSTM" generate --model "$tmp/text.txt"
+expect_error generate_truncated_checkpoint "truncated.safetensors" "$XLSTM" generate --model "$tmp/truncated.safetensors"
+expect_error generate_state_dict_needs_config "no __metadata__ \"config\"" "$XLSTM" generate --model "$tmp/bare.safetensors" --prompt hi
+expect_error generate_config_disagrees "has shape" "$XLSTM" generate --model "$M" --config "$tmp/other.json" --prompt hi
+expect_error generate_text_prompt_vocab_64 "give the prompt as --tokens" "$XLSTM" generate --model "$REF" --prompt hi
+expect_error generate_token_out_of_vocab "not a token id in \[0, 64)" "$XLSTM" generate --model "$REF" --tokens 1,64
+expect_error generate_token_list_malformed "entry 2" "$XLSTM" generate --model "$REF" --tokens 1,,2
+expect_error generate_prompt_and_tokens "not both" "$XLSTM" generate --model "$M" --prompt a --tokens 1
+expect_error generate_negative_max_tokens "max-tokens -1 is out of range" "$XLSTM" generate --model "$M" --max-tokens -1
+expect_error generate_max_tokens_not_number "max-tokens '12x' is not a whole number" "$XLSTM" generate --model "$M" --max-tokens 12x
+expect_error generate_negative_temperature "temperature -0.5 must be" "$XLSTM" generate --model "$M" --temperature -0.5
+expect_error generate_infinite_temperature "temperature 'inf' is not a finite number" "$XLSTM" generate --model "$M" --temperature inf
+expect_error generate_nan_temperature "temperature 'nan' is not a finite number" "$XLSTM" generate --model "$M" --temperature nan
+expect_error generate_top_p_zero "top-p 0 must be in (0, 1]" "$XLSTM" generate --model "$M" --top-p 0
+expect_error generate_top_p_above_one "top-p 1.01 must be in (0, 1]" "$XLSTM" generate --model "$M" --top-p 1.01
+expect_error generate_negative_top_k "top-k -2 is out of range" "$XLSTM" generate --model "$M" --top-k -2
+expect_error generate_negative_seed "seed '-1' is not a whole number" "$XLSTM" generate --model "$M" --seed -1
+expect_error generate_flag_without_value "top-k needs a value" "$XLSTM" generate --model "$M" --top-k
+expect_error generate_unknown_flag "unknown flag '--bogus'" "$XLSTM" generate --model "$M" --bogus
+expect_error eval_no_model "no --model" "$XLSTM" eval --data "$tmp/text.txt"
+expect_error eval_missing_data "nope.txt" "$XLSTM" eval --model "$M" --data "$tmp/nope.txt"
+expect_error eval_empty_data "empty" "$XLSTM" eval --model "$M" --data "$tmp/empty.txt"
+expect_error eval_binary_data "binary" "$XLSTM" eval --model "$M" --data "$tmp/binary.txt"
+expect_error eval_data_shorter_than_context "no window of --context 5000" "$XLSTM" eval --model "$M" --data "$tmp/text.txt" --context 5000
+expect_error eval_context_zero "context 0 is out of range" "$XLSTM" eval --model "$M" --data "$tmp/text.txt" --context 0
+expect_error eval_context_not_number "context 'abc' is not a whole number" "$XLSTM" eval --model "$M" --context abc
+expect_error eval_batch_size_zero "batch-size 0 is out of range" "$XLSTM" eval --model "$M" --batch-size 0
+expect_error eval_negative_max_bytes "max-bytes -5 is out of range" "$XLSTM" eval --model "$M" --max-bytes -5
+expect_error eval_vocab_64_model "byte-level model" "$XLSTM" eval --model "$REF" --data "$tmp/text.txt"
+expect_error eval_unwritable_csv "cannot write" "$XLSTM" eval --model "$M" --data "$tmp/text.txt" --csv "$tmp/no/such/dir.csv"
+expect_error eval_unknown_flag "unknown flag '--bogus'" "$XLSTM" eval --model "$M" --bogus
+exit 0

@@ -1,0 +1,163 @@
+#!/bin/sh
+# tests/cli_train.sh — tests of `xlstm train` on a tiny model (D 32, 2 blocks) and a small
+# text: the loss goes down, a run killed with SIGKILL and resumed equals an uninterrupted
+# run bit for bit, and bad input is refused with a one-line message. Prints PASS/FAIL lines.
+XLSTM=${XLSTM:-build/xlstm}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1"; }
+
+# expect_error NAME PATTERN CMD...: non-zero exit (not a crash) and a one-line message matching PATTERN
+expect_error() {
+    name=$1; pattern=$2; shift 2
+    "$@" > "$tmp/out" 2> "$tmp/err"
+    rc=$?
+    if [ $rc -ne 0 ] && [ $rc -lt 128 ] && [ "$(wc -l < "$tmp/err")" -eq 1 ] && grep -q -- "$pattern" "$tmp/err"; then
+        pass "$name"
+    else
+        fail "$name"; echo "  exit $rc, stderr:"; cat "$tmp/err"
+    fi
+}
+
+# the data: the first 40 kB of the bundled corpus; the model: D 32, 2 blocks, sLSTM at 1
+head -c 40000 data/moby_dick.txt > "$tmp/text.txt"
+cat > "$tmp/tiny.json" <<'EOF'
+{"vocab_size": 256, "embedding_dim": 32, "num_blocks": 2, "slstm_at": [1],
+ "mlstm_block": {"mlstm": {"num_heads": 2}},
+ "slstm_block": {"slstm": {"num_heads": 2}, "feedforward": {"proj_factor": 1.3}}}
+EOF
+# a fixed thread count (the numbers of a run depend on it); one thread is fastest for a model this small
+export OMP_NUM_THREADS=1
+ARGS="--data $tmp/text.txt --config $tmp/tiny.json --batch-size 4 --context 32 --lr 1e-2 --warmup 10 --seed 7 --sample 0"
+
+# ---- a short run: the loss goes down, and the run directory holds what it should
+"$XLSTM" train $ARGS --out "$tmp/short" --steps 60 --eval-every 20 --save-every 20 > "$tmp/out" 2> "$tmp/err"
+rc=$?
+[ $rc -eq 0 ] && pass train_short_run || { fail train_short_run; cat "$tmp/err"; }
+# validation bits per byte at steps 20 and 60 (column 7 of metrics.csv): must fall by 0.5
+bpb20=$(grep '^20,' "$tmp/short/metrics.csv" | cut -d, -f7)
+bpb60=$(grep '^60,' "$tmp/short/metrics.csv" | cut -d, -f7)
+if [ -n "$bpb20" ] && [ -n "$bpb60" ] && awk "BEGIN { exit !($bpb60 < $bpb20 - 0.5 && $bpb20 < 8) }"; then
+    pass train_loss_goes_down
+else
+    fail train_loss_goes_down; echo "  val bpb at 20: '$bpb20', at 60: '$bpb60'"
+fi
+for f in model.safetensors optimizer.safetensors metrics.csv loss.svg; do
+    [ -s "$tmp/short/$f" ] || { fail "train_writes_$f"; continue; }
+    pass "train_writes_$f"
+done
+[ "$(grep -c '^[0-9]' "$tmp/short/metrics.csv")" -eq 60 ] && pass train_metrics_every_step || fail train_metrics_every_step
+grep -q '<polyline' "$tmp/short/loss.svg" && grep -q 'validation' "$tmp/short/loss.svg" && grep -q '</svg>' "$tmp/short/loss.svg" &&
+    pass train_plot || fail train_plot
+ls "$tmp/short" | grep -q 'tmp\|prev' && fail train_no_leftover_files || pass train_no_leftover_files
+# the checkpoint is a model the other verbs can read: eval on the training text
+if "$XLSTM" eval --model "$tmp/short" --data "$tmp/text.txt" > "$tmp/out" 2>&1; then
+    pass train_checkpoint_loads
+else
+    fail train_checkpoint_loads; cat "$tmp/out"
+fi
+"$XLSTM" train $ARGS --out "$tmp/sample" --steps 2 --sample 30 > "$tmp/out" 2> /dev/null
+[ "$(head -c 20 "$tmp/out")" = "CHAPTER 1. Loomings." ] && [ "$(wc -c < "$tmp/out")" -ge 51 ] && pass train_sample ||
+    { fail train_sample; cat "$tmp/out"; }
+
+# ---- gradient accumulation: 2 micro-batches of 2 take the same 4 windows as one batch of 4,
+# so loss and gradient norm agree up to float rounding (1e-4 relative, over 10 steps)
+"$XLSTM" train $ARGS --out "$tmp/b4" --steps 10 --save-every 0 2> /dev/null
+"$XLSTM" train $ARGS --out "$tmp/b2x2" --steps 10 --save-every 0 --batch-size 2 --grad-accum 2 2> /dev/null
+if paste -d, "$tmp/b4/metrics.csv" "$tmp/b2x2/metrics.csv" | awk -F, 'NR > 1 {
+        for (c = 4; c <= 5; c++) { d = $c - $(c + 8); if (d < 0) d = -d; if (d > 1e-4 * $c) bad = 1 } n++ }
+        END { exit bad || n != 10 }'; then
+    pass train_grad_accum
+else
+    fail train_grad_accum; paste -d, "$tmp/b4/metrics.csv" "$tmp/b2x2/metrics.csv" | head -4
+fi
+
+# ---- kill -9 and --resume equal an uninterrupted run, bit for bit
+RUN="$ARGS --steps 400 --eval-every 50 --save-every 25"
+"$XLSTM" train $RUN --out "$tmp/whole" 2> /dev/null
+"$XLSTM" train $RUN --out "$tmp/killed" 2> /dev/null &
+pid=$!
+# wait for step 110 (the last checkpoint is at 100), then kill at once
+i=0
+until grep -q "^110," "$tmp/killed/metrics.csv" 2> /dev/null || [ $i -ge 3000 ]; do sleep 0.01; i=$((i + 1)); done
+kill -9 $pid 2> /dev/null
+wait $pid 2> /dev/null
+killed_at=$(tail -n 1 "$tmp/killed/metrics.csv" | cut -d, -f1)
+if [ "$killed_at" -ge 110 ] 2> /dev/null && [ "$killed_at" -lt 400 ]; then
+    pass "train_killed_midway (at step $killed_at)"
+else
+    fail train_killed_midway; echo "  last metrics step: '$killed_at'"
+fi
+# and as if it had also died between the two renames of a checkpoint: the model already
+# replaced by a later one, the matching model still in model.prev.safetensors
+cp "$tmp/killed/model.safetensors" "$tmp/killed/model.prev.safetensors"
+cp "$tmp/whole/model.safetensors" "$tmp/killed/model.safetensors"
+"$XLSTM" train --resume --out "$tmp/killed" --sample 0 2> "$tmp/err"
+[ $? -eq 0 ] && pass train_resume_runs || { fail train_resume_runs; cat "$tmp/err"; }
+# every column but tokens/s (timing) of every step, the steps redone after the resume included
+cut -d, -f1-7 "$tmp/whole/metrics.csv" > "$tmp/whole.csv"
+cut -d, -f1-7 "$tmp/killed/metrics.csv" > "$tmp/killed.csv"
+[ "$(grep -c '^[0-9]' "$tmp/whole.csv")" -eq 400 ] && cmp -s "$tmp/whole.csv" "$tmp/killed.csv" &&
+    pass train_resume_metrics_bit_identical || { fail train_resume_metrics_bit_identical; diff "$tmp/whole.csv" "$tmp/killed.csv" | head -5; }
+cmp -s "$tmp/whole/model.safetensors" "$tmp/killed/model.safetensors" && pass train_resume_model_byte_identical ||
+    fail train_resume_model_byte_identical
+cmp -s "$tmp/whole/optimizer.safetensors" "$tmp/killed/optimizer.safetensors" &&
+    pass train_resume_optimizer_byte_identical || fail train_resume_optimizer_byte_identical
+
+# ---- a write error while checkpointing (a file size limit) fails cleanly, the checkpoint intact
+cp "$tmp/short/model.safetensors" "$tmp/model.before"
+cp "$tmp/short/optimizer.safetensors" "$tmp/optimizer.before"
+(trap '' XFSZ; ulimit -f 64; exec "$XLSTM" train --resume --out "$tmp/short" --steps 80 --sample 0) > /dev/null 2> "$tmp/err"
+rc=$?
+if [ $rc -ne 0 ] && [ $rc -lt 128 ] && grep -q 'cannot write' "$tmp/err" &&
+    cmp -s "$tmp/model.before" "$tmp/short/model.safetensors" && cmp -s "$tmp/optimizer.before" "$tmp/short/optimizer.safetensors"; then
+    pass train_write_error_keeps_checkpoint
+else
+    fail train_write_error_keeps_checkpoint; echo "  exit $rc"; cat "$tmp/err"
+fi
+ls "$tmp/short" | grep -q 'tmp' && fail train_write_error_no_temp_files || pass train_write_error_no_temp_files
+"$XLSTM" train --resume --out "$tmp/short" --steps 80 --sample 0 2> /dev/null && pass train_resume_after_write_error ||
+    fail train_resume_after_write_error
+
+# ---- bad input: one line, non-zero exit, nothing written
+printf '' > "$tmp/empty.txt"
+printf 'ab\0cd' > "$tmp/binary.txt"
+mkdir "$tmp/emptydir"
+touch "$tmp/afile"
+T="$XLSTM train --out $tmp/bad --config $tmp/tiny.json --steps 1"
+expect_error train_missing_data "nope.txt" $T --data "$tmp/nope.txt"
+expect_error train_empty_data "empty" $T --data "$tmp/empty.txt"
+expect_error train_binary_data "binary" $T --data "$tmp/binary.txt"
+expect_error train_empty_dir "no data" $T --data "$tmp/emptydir"
+expect_error train_data_too_small "too few" $T --data "$tmp/text.txt" --context 39000
+expect_error train_batch_zero "batch-size 0 is out of range" $T --batch-size 0
+expect_error train_batch_negative "batch-size -4 is out of range" $T --batch-size -4
+expect_error train_batch_not_number "'four' is not a whole number" $T --batch-size four
+expect_error train_context_zero "context 0 is out of range" $T --context 0
+expect_error train_steps_trailing "'10x' is not a whole number" $T --steps 10x
+expect_error train_lr_zero "lr 0 is out of range" $T --lr 0
+expect_error train_lr_negative "lr -1 is out of range" $T --lr -1
+expect_error train_lr_nan "'nan' is not a finite number" $T --lr nan
+expect_error train_lr_inf "'inf' is not a finite number" $T --lr inf
+expect_error train_seed_negative "seed '-1' is not a whole number" $T --seed -1
+expect_error train_missing_value "steps needs a value" $T --steps
+expect_error train_unknown_flag "unknown flag '--bogus'" $T --bogus
+expect_error train_unknown_model "'huge' is not a preset" "$XLSTM" train --out "$tmp/bad" --model huge
+expect_error train_model_and_config "not both" $T --model tiny
+echo '{"vocab_size": 256, "num_blocks": 2, "slstm_at": [5]}' > "$tmp/badcfg.json"
+expect_error train_bad_config "slstm_at" "$XLSTM" train --out "$tmp/bad" --config "$tmp/badcfg.json"
+echo '{"vocab_size": 100, "embedding_dim": 32, "mlstm_block": {}}' > "$tmp/smallvocab.json"
+expect_error train_config_vocab "below 256" "$XLSTM" train --out "$tmp/bad" --config "$tmp/smallvocab.json"
+[ -e "$tmp/bad/model.safetensors" ] && fail train_bad_input_writes_nothing || pass train_bad_input_writes_nothing
+expect_error train_out_is_file "exists and is not a directory" $T --data "$tmp/text.txt" --out "$tmp/afile"
+expect_error train_resume_no_checkpoint "holds no checkpoint" "$XLSTM" train --resume --out "$tmp/emptydir"
+expect_error train_resume_missing_dir "does not exist" "$XLSTM" train --resume --out "$tmp/nowhere"
+expect_error train_existing_checkpoint "already holds a checkpoint" $T --data "$tmp/text.txt" --out "$tmp/short"
+expect_error train_resume_other_model "differs from the model" "$XLSTM" train --resume --out "$tmp/short" --model tiny
+expect_error train_resume_other_batch "batch-size differs" "$XLSTM" train --resume --out "$tmp/short" --batch-size 8
+cp "$tmp/whole/model.safetensors" "$tmp/short/model.safetensors"
+expect_error train_resume_mismatched_files "no model file at the optimizer state's step" \
+    "$XLSTM" train --resume --out "$tmp/short" --steps 100
+exit 0
