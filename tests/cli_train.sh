@@ -127,6 +127,10 @@ printf 'ab\0cd' > "$tmp/binary.txt"
 mkdir "$tmp/emptydir"
 touch "$tmp/afile"
 T="$XLSTM train --out $tmp/bad --config $tmp/tiny.json --steps 1"
+# --tokens: 300 tokens of 4 x 32 per step -> 3 steps
+"$XLSTM" train $ARGS --out "$tmp/tokens" --tokens 300 --eval-every 0 > /dev/null 2>&1 \
+    && [ "$(grep -c '^[0-9]' "$tmp/tokens/metrics.csv")" -eq 3 ] && pass train_tokens_sets_steps || fail train_tokens_sets_steps
+expect_error train_tokens_and_steps "give --steps or --tokens, not both" $T --tokens 100 --steps 3
 expect_error train_missing_data "nope.txt" $T --data "$tmp/nope.txt"
 expect_error train_empty_data "empty" $T --data "$tmp/empty.txt"
 expect_error train_binary_data "binary" $T --data "$tmp/binary.txt"

@@ -43,7 +43,7 @@
 
 typedef struct {
     const char *data, *out, *model, *config;
-    long steps, batch, context, accum, warmup, chunk, eval_every, save_every, log_every, threads, sample;
+    long steps, tokens, batch, context, accum, warmup, chunk, eval_every, save_every, log_every, threads, sample;
     double lr, lr_decay_factor, weight_decay, clip;
     uint64_t seed;
     int resume;
@@ -54,7 +54,7 @@ typedef struct {
  * model: 4.53). */
 static const train_opts defaults = {
     .data = NULL, .out = "runs/default", .model = "tiny", .config = NULL,
-    .steps = 900, .batch = 16, .context = 128, .accum = 1, .warmup = 100, .chunk = 64,
+    .steps = 900, .tokens = 0, .batch = 16, .context = 128, .accum = 1, .warmup = 100, .chunk = 64,
     .eval_every = 150, .save_every = 150, .log_every = 50, .threads = 0, .sample = 200,
     .lr = 3e-3, .lr_decay_factor = 0.1, .weight_decay = 0.1, .clip = 1.0, .seed = 42, .resume = 0,
 };
@@ -86,6 +86,8 @@ static const opt_spec specs[] = {
     {"--model", T_STR, LOCAL, O(model), 0, 0, 0, "NAME", "model preset (below)"},
     {"--config", T_STR, LOCAL, O(config), 0, 0, 0, "FILE", "official xLSTMLMModelConfig JSON instead of a preset"},
     {"--steps", T_LONG, KEEP, O(steps), 1, 1e9, 0, "N", "optimizer steps (the cosine decays until the last)"},
+    {"--tokens", T_LONG, LOCAL, O(tokens), 0, 1e15, 0, "N",
+     "train on N tokens instead: --steps = N / tokens per step, rounded up (0: use --steps)"},
     {"--batch-size", T_LONG, FIXED, O(batch), 1, 65536, 0, "N", "sequences per micro-batch"},
     {"--context", T_LONG, FIXED, O(context), 1, 1 << 20, 0, "N", "tokens per sequence"},
     {"--grad-accum", T_LONG, FIXED, O(accum), 1, 65536, 0, "N", "micro-batches per optimizer step"},
@@ -563,6 +565,16 @@ static void print_sample(trainer *tr, long n)
     xlstm_free(logits);
 }
 
+/* --tokens N sets --steps to N tokens' worth of steps, rounded up. */
+static void steps_from_tokens(train_opts *o, const int given[NSPECS])
+{
+    if (o->tokens == 0) return;
+    if (was_given(given, "--steps")) die("train: give --steps or --tokens, not both");
+    long per_step = o->batch * o->context * o->accum;
+    if (o->tokens / per_step >= 1000000000L) die("train: --tokens %ld is more than 1e9 steps", o->tokens);
+    o->steps = (o->tokens + per_step - 1) / per_step;
+}
+
 /* Build the trainer: a new run, or the checkpoint of --out with --resume. */
 static void setup(trainer *tr, int given[NSPECS], json_value *saved_args)
 {
@@ -571,6 +583,7 @@ static void setup(trainer *tr, int given[NSPECS], json_value *saved_args)
     if (o->resume) {
         if (run_load(o->out, &tr->m, &tr->opt, &tr->pos) != 0) die("train: --resume: %s", xlstm_errmsg());
         options_from_checkpoint(o, given, tr->pos.args_json, saved_args);
+        steps_from_tokens(o, given);
         if (was_given(given, "--model") || was_given(given, "--config")) check_same_model(o, tr->m);
         if (xlstm_model_config(tr->m)->vocab_size < 256)
             die("train: %s: the model's vocab_size is below 256, the number of byte tokens", o->out);
@@ -579,6 +592,7 @@ static void setup(trainer *tr, int given[NSPECS], json_value *saved_args)
         model_config(o, &cfg);
         if (!was_given(given, "--context") && cfg.context_length > 0) o->context = cfg.context_length;
         cfg.context_length = (int)o->context;
+        steps_from_tokens(o, given);
         if (xlstm_model_create(&tr->m, &cfg) != 0 || xlstm_model_init(tr->m, o->seed) != 0 ||
             adamw_init(&tr->opt, xlstm_model_num_params(tr->m)) != 0)
             die("train: %s", xlstm_errmsg());
@@ -588,6 +602,7 @@ static void setup(trainer *tr, int given[NSPECS], json_value *saved_args)
     }
     if ((size_t)o->batch * (size_t)o->context > (size_t)INT_MAX / 2)
         die("train: --batch-size %ld x --context %ld is too large", o->batch, o->context);
+
     load_corpus(&tr->data, o);
     if (xlstm_model_set_mlstm_form(tr->m, XLSTM_MLSTM_CHUNKWISE, (int)o->chunk) != 0) die("train: %s", xlstm_errmsg());
     tr->tokens = xlstm_alloc((size_t)(o->batch * o->context), sizeof(int32_t), "batch tokens");
