@@ -54,12 +54,30 @@ void gemm(int trans_a, int trans_b, int M, int N, int K, real alpha, const real 
     }
 #ifdef XLSTM_USE_CBLAS
 #ifdef XLSTM_DOUBLE
-    cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, M, N, K,
-                alpha, A, lda, B, ldb, beta, C, ldc);
+#define CBLAS_GEMM cblas_dgemm
+#define CBLAS_GEMV cblas_dgemv
 #else
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, M, N, K,
-                alpha, A, lda, B, ldb, beta, C, ldc);
+#define CBLAS_GEMM cblas_sgemm
+#define CBLAS_GEMV cblas_sgemv
 #endif
+    /* A product with one row or one column is a matrix-vector product: gemv streams the
+     * matrix once, where gemm would first copy (pack) all of it — at batch 1 (generation)
+     * that copy is most of the time. */
+    if ((M == 1 || N == 1) && beta == 0) /* gemv would scale the old C by 0: NaN stays NaN */
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] = 0;
+    if (M == 1) { /* the row C[1, N] = op(B)^T times the row op(A)[1, K], as a column */
+        CBLAS_GEMV(CblasRowMajor, trans_b ? CblasNoTrans : CblasTrans, trans_b ? N : K, trans_b ? K : N, alpha, B,
+                   ldb, A, trans_a ? lda : 1, beta, C, 1);
+        return;
+    }
+    if (N == 1) { /* C[M, 1] = op(A)[M, K] times the column op(B)[K, 1] */
+        CBLAS_GEMV(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_a ? K : M, trans_a ? M : K, alpha, A,
+                   lda, B, trans_b ? 1 : ldb, beta, C, ldc);
+        return;
+    }
+    CBLAS_GEMM(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha,
+               A, lda, B, ldb, beta, C, ldc);
 #else
     gemm_portable(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 #endif
