@@ -3,6 +3,8 @@
  *   (block-diagonal); i, f = Linear(concat(q, k, v)); h = outnorm(mLSTM(q, k, v, i, f));
  *   y = proj_down((h + skip * x_c) * SiLU(z)).
  * The forward and backward mirror each other step by step. */
+#include <string.h>
+
 #include "layers.h"
 #include "mlstm_cell.h"
 #include "../kernels/matmul.h"
@@ -102,10 +104,12 @@ int mlstm_layer_forward(real *y, const real *x, const mlstm_weights *w, mlstm_ac
 
     groupnorm_forward(a->h_skip, a->gn_mean, a->gn_rstd, a->h, w->outnorm_w, N, d.NH, d.DH);
 #pragma omp parallel for schedule(static) if (NE > 65536)
-    for (size_t i = 0; i < NE; i++) {
-        size_t e = i % E;
-        a->h_skip[i] += w->skip[e] * a->x_c[i];
-        a->out[i] = a->h_skip[i] * silu_r(a->z[i]);
+    for (int n = 0; n < N; n++) {
+        size_t r = (size_t)n * E;
+        for (int e = 0; e < E; e++) {
+            a->h_skip[r + e] += w->skip[e] * a->x_c[r + e];
+            a->out[r + e] = a->h_skip[r + e] * silu_r(a->z[r + e]);
+        }
     }
     linear_forward(y, D, a->out, E, w->proj_down_w, w->proj_down_b, N, E, D);
     return 0;
@@ -118,20 +122,24 @@ int mlstm_layer_backward(real *dx, const real *dy, const real *x, const mlstm_we
     size_t NE = (size_t)N * E;
     /* the gradient buffers of every activation start at zero: backwards accumulate */
     real *zero_list[] = {g->x_m, g->z, g->conv, g->x_c, g->q, g->k, g->v, g->h, g->h_skip, g->out};
-    for (size_t i = 0; i < sizeof zero_list / sizeof *zero_list; i++)
-        for (size_t j = 0; j < NE; j++) zero_list[i][j] = 0;
-    for (size_t j = 0; j < (size_t)N * d.NH; j++) g->ig[j] = g->fg[j] = 0;
+    for (size_t i = 0; i < sizeof zero_list / sizeof *zero_list; i++) memset(zero_list[i], 0, NE * sizeof(real));
+    memset(g->ig, 0, (size_t)N * d.NH * sizeof(real));
+    memset(g->fg, 0, (size_t)N * d.NH * sizeof(real));
 
     linear_backward(g->out, E, dw->proj_down_w, dw->proj_down_b, dy, D, a->out, E, w->proj_down_w, N, E, D);
     /* out = h_skip * silu(z); h_skip = outnorm(h) + skip * x_c */
-    for (size_t i = 0; i < NE; i++) {
-        size_t e = i % E;
-        real sz = silu_r(a->z[i]);
-        g->h_skip[i] = g->out[i] * sz;
-        g->z[i] = g->out[i] * a->h_skip[i] * silu_grad_r(a->z[i]);
-        g->x_c[i] += g->h_skip[i] * w->skip[e];
-        dw->skip[e] += g->h_skip[i] * a->x_c[i];
+#pragma omp parallel for schedule(static) if (NE > 65536)
+    for (int n = 0; n < N; n++) {
+        size_t r = (size_t)n * E;
+        for (int e = 0; e < E; e++) {
+            size_t i = r + e;
+            g->h_skip[i] = g->out[i] * silu_r(a->z[i]);
+            g->z[i] = g->out[i] * a->h_skip[i] * silu_grad_r(a->z[i]);
+            g->x_c[i] += g->h_skip[i] * w->skip[e];
+        }
     }
+    for (int n = 0; n < N; n++) /* the skip weight's gradient: a sum over rows */
+        for (int e = 0; e < E; e++) dw->skip[e] += g->h_skip[(size_t)n * E + e] * a->x_c[(size_t)n * E + e];
     groupnorm_backward(g->h, dw->outnorm_w, g->h_skip, a->h, w->outnorm_w, a->gn_mean, a->gn_rstd, N, d.NH, d.DH);
 
     if (mlstm_cell_backward(g->q, g->k, g->v, g->ig, g->fg, g->h, a->cell_saved, a->q, a->k, a->v, a->ig, a->fg, B, T,
