@@ -87,9 +87,10 @@ bench: all
 	./$(BUILD)/xlstm bench $(BENCH_ARGS)
 
 # libFuzzer targets (clang), one per parser, built without BLAS/OpenMP under ASan+UBSan.
-# `make fuzz FUZZ_SECONDS=60` runs each for that long on its seed corpus (fuzz/corpus/NAME).
+# `make fuzz FUZZ_SECONDS=60 FUZZ_SEED=1` runs each for that long on its seed corpus (fuzz/corpus/NAME).
 FUZZ_TARGETS := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 60
+FUZZ_SEED ?= 1
 FUZZ_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -O1 -g -Iinclude -Isrc -Wno-unknown-pragmas \
               -fsanitize=fuzzer-no-link,address,undefined
 build-fuzz/obj/%.o: %.c $(wildcard include/*.h src/*.h src/*/*.h)
@@ -101,7 +102,7 @@ fuzz: $(FUZZ_TARGETS:%=build-fuzz/%)
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p build-fuzz/corpus/$$t; \
 	  echo "== $$t ($(FUZZ_SECONDS) s)"; \
-	  ./build-fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build-fuzz/corpus/$$t fuzz/corpus/$$t 2>&1 \
+	  ./build-fuzz/$$t -seed=$(FUZZ_SEED) -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build-fuzz/corpus/$$t fuzz/corpus/$$t 2>&1 \
 	    | grep -E "stat::number_of_executed_units|ERROR|SUMMARY|crash-" || exit 1; \
 	done
 
