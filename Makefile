@@ -102,8 +102,10 @@ fuzz: $(FUZZ_TARGETS:%=build-fuzz/%)
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p build-fuzz/corpus/$$t; \
 	  echo "== $$t ($(FUZZ_SECONDS) s)"; \
-	  ./build-fuzz/$$t -seed=$(FUZZ_SEED) -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build-fuzz/corpus/$$t fuzz/corpus/$$t 2>&1 \
-	    | grep -E "stat::number_of_executed_units|ERROR|SUMMARY|crash-" || exit 1; \
+	  ./build-fuzz/$$t -seed=$(FUZZ_SEED) -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=build-fuzz/$$t- build-fuzz/corpus/$$t fuzz/corpus/$$t > build-fuzz/$$t.log 2>&1; \
+	  rc=$$?; grep -E "stat::number_of_executed_units|ERROR|SUMMARY|Test unit written" build-fuzz/$$t.log; \
+	  [ $$rc -eq 0 ] || { echo "$$t failed: see build-fuzz/$$t.log"; exit 1; }; \
 	done
 
 clean:
