@@ -1,29 +1,7 @@
 #!/bin/sh
 # tests/cli.sh — tests of the xlstm program itself: parity with the official reference
 # vectors through `xlstm verify`, and clear errors on bad input. Prints PASS/FAIL lines.
-XLSTM=${XLSTM:-build/xlstm}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1"; }
-
-# expect_ok NAME CMD...: exit 0
-expect_ok() {
-    name=$1; shift
-    if "$@" > "$tmp/out" 2>&1; then pass "$name"; else fail "$name"; cat "$tmp/out"; fi
-}
-# expect_error NAME PATTERN CMD...: non-zero exit (not a crash) and a one-line message matching PATTERN
-expect_error() {
-    name=$1; pattern=$2; shift 2
-    "$@" > "$tmp/out" 2> "$tmp/err"
-    rc=$?
-    if [ $rc -ne 0 ] && [ $rc -lt 128 ] && [ "$(wc -l < "$tmp/err")" -eq 1 ] && grep -q -- "$pattern" "$tmp/err"; then
-        pass "$name"
-    else
-        fail "$name"; echo "  exit $rc, stderr:"; cat "$tmp/err"
-    fi
-}
+. tests/lib.sh
 
 for f in lm_mixed_small slstm_layer mlstm_layer; do
     expect_ok "verify_$f" "$XLSTM" verify "tests/data/ref/$f.safetensors"

@@ -1,9 +1,7 @@
 #!/bin/sh
 # tests/cli_bench.sh — the benchmark keeps working: the micro configuration runs and prints
 # its figures; bad flags are refused. (Speed itself is measured by `make bench`, not here.)
-XLSTM=${XLSTM:-build/xlstm}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. tests/lib.sh
 "$XLSTM" bench micro --seconds 0.05 --threads 1 > "$tmp/out" 2>&1
 rc=$?
 for fig in train forward generate; do

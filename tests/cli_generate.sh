@@ -7,28 +7,13 @@
 # Models: the reference state_dict tests/data/ref/lm_mixed_small (vocabulary 64, prompted with
 # --tokens) and a seeded byte-level model written by the unit test program
 # test_generate_eval, which also computes the reference greedy tokens and eval loss.
-XLSTM=${XLSTM:-build/xlstm}
+. tests/lib.sh
 HELPER=$(dirname "$XLSTM")/tests/test_generate_eval
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1"; }
 # check NAME CONDITION-COMMAND...: PASS if the command succeeds
 check() {
     name=$1; shift
     if "$@"; then pass "$name"; else fail "$name"; fi
-}
-# expect_error NAME PATTERN CMD...: non-zero exit (not a crash) and a one-line message matching PATTERN
-expect_error() {
-    name=$1; pattern=$2; shift 2
-    "$@" > "$tmp/out" 2> "$tmp/err" < /dev/null
-    rc=$?
-    if [ $rc -ne 0 ] && [ $rc -lt 128 ] && [ "$(wc -l < "$tmp/err")" -eq 1 ] && grep -q -- "$pattern" "$tmp/err"; then
-        pass "$name"
-    else
-        fail "$name"; echo "  exit $rc, stderr:"; cat "$tmp/err"
-    fi
 }
 # gen OUT ARGS...: run generate into $tmp/OUT; a failure shows its stderr
 gen() {

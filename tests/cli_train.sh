@@ -2,24 +2,7 @@
 # tests/cli_train.sh — tests of `xlstm train` on a tiny model (D 32, 2 blocks) and a small
 # text: the loss goes down, a run killed with SIGKILL and resumed equals an uninterrupted
 # run bit for bit, and bad input is refused with a one-line message. Prints PASS/FAIL lines.
-XLSTM=${XLSTM:-build/xlstm}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1"; }
-
-# expect_error NAME PATTERN CMD...: non-zero exit (not a crash) and a one-line message matching PATTERN
-expect_error() {
-    name=$1; pattern=$2; shift 2
-    "$@" > "$tmp/out" 2> "$tmp/err"
-    rc=$?
-    if [ $rc -ne 0 ] && [ $rc -lt 128 ] && [ "$(wc -l < "$tmp/err")" -eq 1 ] && grep -q -- "$pattern" "$tmp/err"; then
-        pass "$name"
-    else
-        fail "$name"; echo "  exit $rc, stderr:"; cat "$tmp/err"
-    fi
-}
+. tests/lib.sh
 
 # the data: the first 40 kB of the bundled corpus; the model: D 32, 2 blocks, sLSTM at 1
 head -c 40000 data/moby_dick.txt > "$tmp/text.txt"

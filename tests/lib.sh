@@ -1,0 +1,27 @@
+# tests/lib.sh — what every tests/cli*.sh shares: a temporary directory removed on exit,
+# PASS/FAIL lines (counted by tests/run.sh), and the check for a clean refusal.
+XLSTM=${XLSTM:-build/xlstm}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1"; }
+
+# expect_ok NAME CMD...: exit 0
+expect_ok() {
+    name=$1; shift
+    if "$@" > "$tmp/out" 2>&1; then pass "$name"; else fail "$name"; cat "$tmp/out"; fi
+}
+
+# expect_error NAME PATTERN CMD...: a non-zero exit that is not a crash (signal), and exactly
+# one line on stderr matching PATTERN
+expect_error() {
+    name=$1; pattern=$2; shift 2
+    "$@" > "$tmp/out" 2> "$tmp/err" < /dev/null
+    rc=$?
+    if [ $rc -ne 0 ] && [ $rc -lt 128 ] && [ "$(wc -l < "$tmp/err")" -eq 1 ] && grep -q -- "$pattern" "$tmp/err"; then
+        pass "$name"
+    else
+        fail "$name"; echo "  exit $rc, stderr:"; cat "$tmp/err"
+    fi
+}
