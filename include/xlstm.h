@@ -137,7 +137,9 @@ int xlstm_forward(xlstm_model *m, const int32_t *tokens, const int32_t *targets,
 const xlstm_real *xlstm_logits(const xlstm_model *m);
 /* Residual stream after block i, [B, T, D], of the last forward. */
 const xlstm_real *xlstm_block_output(const xlstm_model *m, int block);
-/* Adds d(mean loss)/d(param) of the last forward (which had targets) into the gradients. */
+/* Adds d(mean loss)/d(param) of the last forward (which had targets) into the gradients.
+ * It reuses the logits buffer for their gradient: read xlstm_logits before it. A second
+ * backward needs a new forward. */
 int xlstm_backward(xlstm_model *m);
 void xlstm_zero_grad(xlstm_model *m);
 
