@@ -137,9 +137,10 @@ static void test_tied_roundtrip(void)
     const char *json = "{\"vocab_size\": 20, \"num_blocks\": 2, \"embedding_dim\": 16, \"tie_weights\": true,"
                        " \"mlstm_block\": {}}";
     xlstm_config cfg;
-    xlstm_model *m, *m2;
+    xlstm_model *m = NULL, *m2 = NULL;
     CHECK(xlstm_config_parse(&cfg, json, strlen(json)) == 0, "%s", xlstm_errmsg());
     CHECK(xlstm_model_create(&m, &cfg) == 0, "%s", xlstm_errmsg());
+    if (!m) return;
     xlstm_model_init(m, 1);
     CHECK(xlstm_model_find_tensor(m, "lm_head.weight") == NULL, "tied: no separate head parameter");
     char path[128];
@@ -246,9 +247,14 @@ static void test_init(void)
     const char *json = "{\"vocab_size\": 256, \"num_blocks\": 4, \"embedding_dim\": 128, \"slstm_at\": [1],"
                        " \"mlstm_block\": {}, \"slstm_block\": {}}";
     xlstm_config cfg;
-    xlstm_model *m, *m2;
+    xlstm_model *m = NULL, *m2 = NULL;
     xlstm_config_parse(&cfg, json, strlen(json));
     CHECK(xlstm_model_create(&m, &cfg) == 0 && xlstm_model_create(&m2, &cfg) == 0, "%s", xlstm_errmsg());
+    if (!m || !m2) {
+        xlstm_model_free(m);
+        xlstm_model_free(m2);
+        return;
+    }
     xlstm_model_init(m, 42);
     xlstm_model_init(m2, 42);
     CHECK(memcmp(xlstm_model_params(m), xlstm_model_params(m2), xlstm_model_num_params(m) * 4) == 0,
