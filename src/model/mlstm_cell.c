@@ -42,13 +42,15 @@ typedef struct {
     real *C, *n;                        /* [DH, DH], [DH]: running state, or (backward) its gradient */
     real *Dp, *P;                       /* [L, L] decay matrix e^{logD - m}; dW, then dS */
     real *dHt, *X, *dQ, *dK, *dV, *Vs;  /* [L, DH] */
+    real *states;                       /* [NC-1] states (C, n, m) before chunks 1.., recomputed */
 } scratch;
 
 static size_t scratch_floats(const cell_dims *d, int backward)
 {
     size_t L = (size_t)d->L, DH = (size_t)d->DH;
     size_t fw = L * L + 6 * L + L * DH + DH * DH + DH;
-    return backward ? fw + 2 * L * L + 6 * L * DH : fw;
+    size_t states = d->NC > 1 ? (size_t)(d->NC - 1) * (DH * DH + DH + 1) : 0;
+    return backward ? fw + 2 * L * L + 6 * L * DH + states : fw;
 }
 
 static scratch carve_scratch(real *p, const cell_dims *d, int backward)
@@ -73,7 +75,8 @@ static scratch carve_scratch(real *p, const cell_dims *d, int backward)
         s.dQ = p; p += L * DH;
         s.dK = p; p += L * DH;
         s.dV = p; p += L * DH;
-        s.Vs = p;
+        s.Vs = p; p += L * DH;
+        s.states = p;
     }
     return s;
 }
@@ -99,8 +102,9 @@ static int make_dims(cell_dims *d, const char *fn, int B, int T, int NH, int DH,
     return 0;
 }
 
-/* ---- saved layout: rows (m_t, den_t) [B*NH, 2, T], then per pair the states before chunks
- * 1 .. NC-1, each C [DH, DH], n [DH], m [1]. */
+/* ---- saved layout: per pair the rows (m_t, den_t) [B*NH, 2, T]. The states at the chunk
+ * boundaries are not kept: the backward recomputes them (O(T/L DH^2) memory per thread
+ * instead of per (b, head) pair and layer). */
 static size_t state_floats(const cell_dims *d) { return (size_t)d->DH * d->DH + d->DH + 1; }
 
 static real *saved_rows(const real *saved, const cell_dims *d, int pair)
@@ -108,17 +112,11 @@ static real *saved_rows(const real *saved, const cell_dims *d, int pair)
     return (real *)saved + (size_t)pair * 2 * d->T;
 }
 
-static real *saved_state(const real *saved, const cell_dims *d, int pair, int k)
-{
-    size_t base = (size_t)d->B * d->NH * 2 * d->T;
-    return (real *)saved + base + ((size_t)pair * (d->NC - 1) + (k - 1)) * state_floats(d);
-}
-
 size_t mlstm_cell_saved_floats(int B, int T, int NH, int DH, int chunk, int parallel)
 {
     cell_dims d = {0};
     if (make_dims(&d, "mlstm_cell_saved_floats", B, T, NH, DH, chunk, parallel, MLSTM_EPS) != 0) return 0;
-    return (size_t)B * NH * (2 * (size_t)T + (d.NC > 1 ? (size_t)(d.NC - 1) * state_floats(&d) : 0));
+    return (size_t)B * NH * 2 * (size_t)T;
 }
 
 static chunk_in chunk_at(const real *q, const real *k, const real *v, const real *ig, const real *fg,
@@ -217,12 +215,6 @@ static void pair_forward(real *h, real *saved, const real *q, const real *k, con
     for (int kc = 0; kc < d->NC; kc++) {
         chunk_in c = chunk_at(q, k, v, ig, fg, d, b, hd, kc);
         size_t t0 = (size_t)kc * d->L;
-        if (saved && kc > 0) {
-            real *st = saved_state(saved, d, pair, kc);
-            memcpy(st, s->C, sizeof(real) * DH * DH);
-            memcpy(st + DH * DH, s->n, sizeof(real) * DH);
-            st[DH * DH + DH] = mw;
-        }
         real *mrow = saved ? saved_rows(saved, d, pair) + t0 : s->mrow;
         real *den = saved ? saved_rows(saved, d, pair) + d->T + t0 : s->den;
         chunk_gates(s->bv, s->u, s->um, &c, mw, d);
@@ -409,12 +401,25 @@ static void pair_backward(real *dq, real *dk, real *dv, real *dig, real *dfg, co
 {
     int DH = d->DH, pair = b * d->NH + hd;
     const real *rows = saved_rows(saved, d, pair);
-    real suffix = 0, mnext = 0;
+    real suffix = 0, mnext = 0, mw = d->m0;
+    /* the states before chunks 1 .. NC-1, by the forward's own recurrence (same operations,
+     * so the same values) */
+    memset(s->C, 0, sizeof(real) * DH * DH);
+    memset(s->n, 0, sizeof(real) * DH);
+    for (int kc = 0; kc < d->NC - 1; kc++) {
+        chunk_in c = chunk_at(q, k, v, ig, fg, d, b, hd, kc);
+        chunk_gates(s->bv, s->u, s->um, &c, mw, d);
+        chunk_state_update(s->C, s->n, &mw, s, &c, d);
+        real *st = s->states + (size_t)kc * state_floats(d);
+        memcpy(st, s->C, sizeof(real) * DH * DH);
+        memcpy(st + DH * DH, s->n, sizeof(real) * DH);
+        st[DH * DH + DH] = mw;
+    }
     memset(s->C, 0, sizeof(real) * DH * DH);
     memset(s->n, 0, sizeof(real) * DH);
     for (int kc = d->NC - 1; kc >= 0; kc--) {
         chunk_in c = chunk_at(q, k, v, ig, fg, d, b, hd, kc);
-        const real *st = kc > 0 ? saved_state(saved, d, pair, kc) : NULL;
+        const real *st = kc > 0 ? s->states + (size_t)(kc - 1) * state_floats(d) : NULL;
         real m = st ? st[DH * DH + DH] : d->m0;
         size_t t0 = (size_t)kc * d->L, off = ((size_t)b * d->T + t0) * d->E + (size_t)hd * DH,
                goff = ((size_t)b * d->T + t0) * d->NH + hd;

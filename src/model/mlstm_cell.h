@@ -24,8 +24,8 @@
 #define MLSTM_EPS 1e-6
 
 /* Floats the forward saves for the backward: per (b, head) the row stabilizers m_t and
- * denominators den_t [2, T], and the states (C, n, m) before chunks 1 .. NC-1 (none for the
- * parallel form): B*NH*(2T + (NC-1)(DH*DH + DH + 1)) with NC = ceil(T / chunk). */
+ * denominators den_t [2, T], so B*NH*2T (the backward recomputes the chunk-boundary states
+ * (C, n, m) one (b, head) at a time instead of keeping them for every pair). */
 size_t mlstm_cell_saved_floats(int B, int T, int NH, int DH, int chunk, int parallel);
 
 /* h [B, T, E] = the cell over the sequence. parallel != 0: the parallel form (chunk is
