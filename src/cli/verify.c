@@ -236,7 +236,7 @@ static void layer_walk_cb(param_walk *w, void *ctx)
 static void layer_acts_bind(const layer *l, layer_acts *a, arena *ar, int B, int T, mlstm_form form, int train)
 {
     if (l->is_mlstm) {
-        mlstm_acts_bind(&a->m, ar, l->md, B, T, form, train);
+        mlstm_acts_bind(&a->m, ar, l->md, B, T, form, train, NULL);
         mlstm_state_bind(&a->ms, ar, l->md, B);
     } else {
         slstm_acts_bind(&a->s, ar, l->sd, B, T, train);

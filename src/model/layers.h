@@ -80,13 +80,13 @@ void slstm_state_bind(slstm_state *s, arena *a, slstm_dims d, int B);
 typedef struct {
     real *x_m, *z;          /* [N, E] the two halves of the up-projection */
     real *conv;             /* [N, E] conv output before SiLU */
-    real *x_c;              /* [N, E] SiLU(conv) */
+    real *x_c;              /* [N, E] SiLU(conv): may be scratch shared by all layers (the
+                             * backward recomputes it from conv) */
     real *q, *k, *v;        /* [N, E] */
     real *ig, *fg;          /* [N, NH] gate pre-activations */
     real *h;                /* [N, E] cell output (before the out-norm) */
     real *gn_mean, *gn_rstd;/* [N * NH] */
-    real *h_skip;           /* [N, E] outnorm(h) + skip * x_c */
-    real *out;              /* [N, E] h_skip * SiLU(z), the input of proj_down */
+    real *out;              /* [N, E] (outnorm(h) + skip * x_c) * SiLU(z), the input of proj_down */
     real *cell_saved;       /* what the cell forward saves (NULL in inference) */
 } mlstm_acts;
 
@@ -105,8 +105,10 @@ typedef struct {
     real *out;              /* [N, F] act(gate) * up, the input of proj_down */
 } ffn_acts;
 
-/* train: also keep what only the backward needs (the cells' saved values). */
-void mlstm_acts_bind(mlstm_acts *a, arena *ar, mlstm_dims d, int B, int T, mlstm_form form, int train);
+/* train: also keep what only the backward needs (the cells' saved values). shared_x_c: NULL,
+ * or an [N, E] buffer the layer may use for x_c (it is only read within the layer's forward). */
+void mlstm_acts_bind(mlstm_acts *a, arena *ar, mlstm_dims d, int B, int T, mlstm_form form, int train,
+                     real *shared_x_c);
 void slstm_acts_bind(slstm_acts *a, arena *ar, slstm_dims d, int B, int T, int train);
 void ffn_acts_bind(ffn_acts *a, arena *ar, ffn_dims d, int N);
 

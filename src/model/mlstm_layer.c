@@ -31,13 +31,14 @@ void mlstm_state_bind(mlstm_state *s, arena *a, mlstm_dims d, int B)
     s->m = arena_take(a, (size_t)B * d.NH);
 }
 
-void mlstm_acts_bind(mlstm_acts *a, arena *ar, mlstm_dims d, int B, int T, mlstm_form form, int train)
+void mlstm_acts_bind(mlstm_acts *a, arena *ar, mlstm_dims d, int B, int T, mlstm_form form, int train,
+                     real *shared_x_c)
 {
     size_t N = (size_t)B * T, NE = N * d.E;
     a->x_m = arena_take(ar, NE);
     a->z = arena_take(ar, NE);
     a->conv = arena_take(ar, NE);
-    a->x_c = arena_take(ar, NE);
+    a->x_c = shared_x_c ? shared_x_c : arena_take(ar, NE);
     a->q = arena_take(ar, NE);
     a->k = arena_take(ar, NE);
     a->v = arena_take(ar, NE);
@@ -46,7 +47,6 @@ void mlstm_acts_bind(mlstm_acts *a, arena *ar, mlstm_dims d, int B, int T, mlstm
     a->h = arena_take(ar, NE);
     a->gn_mean = arena_take(ar, N * d.NH);
     a->gn_rstd = arena_take(ar, N * d.NH);
-    a->h_skip = arena_take(ar, NE);
     a->out = arena_take(ar, NE);
     a->cell_saved = train ? arena_take(ar, mlstm_cell_saved_floats(B, T, d.NH, d.DH, form.chunk, form.parallel)) : NULL;
 }
@@ -102,14 +102,12 @@ int mlstm_layer_forward(real *y, const real *x, const mlstm_weights *w, mlstm_ac
                                   form.parallel, NULL, NULL, NULL) != 0)
         return -1;
 
-    groupnorm_forward(a->h_skip, a->gn_mean, a->gn_rstd, a->h, w->outnorm_w, N, d.NH, d.DH);
+    /* out = (outnorm(h) + skip * x_c) * silu(z), built in place */
+    groupnorm_forward(a->out, a->gn_mean, a->gn_rstd, a->h, w->outnorm_w, N, d.NH, d.DH);
 #pragma omp parallel for schedule(static) if (NE > 65536)
     for (int n = 0; n < N; n++) {
         size_t r = (size_t)n * E;
-        for (int e = 0; e < E; e++) {
-            a->h_skip[r + e] += w->skip[e] * a->x_c[r + e];
-            a->out[r + e] = a->h_skip[r + e] * silu_r(a->z[r + e]);
-        }
+        for (int e = 0; e < E; e++) a->out[r + e] = (a->out[r + e] + w->skip[e] * a->x_c[r + e]) * silu_r(a->z[r + e]);
     }
     linear_forward(y, D, a->out, E, w->proj_down_w, w->proj_down_b, N, E, D);
     return 0;
@@ -121,26 +119,32 @@ int mlstm_layer_backward(real *dx, const real *dy, const real *x, const mlstm_we
     int N = B * T, E = d.E, D = d.D, NP = E / d.bs;
     size_t NE = (size_t)N * E;
     /* the gradient buffers of every activation start at zero: backwards accumulate */
-    real *zero_list[] = {g->x_m, g->z, g->conv, g->x_c, g->q, g->k, g->v, g->h, g->h_skip, g->out};
+    real *zero_list[] = {g->x_m, g->z, g->x_c, g->q, g->k, g->v, g->h, g->out};
     for (size_t i = 0; i < sizeof zero_list / sizeof *zero_list; i++) memset(zero_list[i], 0, NE * sizeof(real));
     memset(g->ig, 0, (size_t)N * d.NH * sizeof(real));
     memset(g->fg, 0, (size_t)N * d.NH * sizeof(real));
+    /* x_c is not kept by the forward: recompute it into the (not yet used) conv gradient */
+    real *x_c = g->conv;
+    silu_forward(x_c, a->conv, NE);
 
     linear_backward(g->out, E, dw->proj_down_w, dw->proj_down_b, dy, D, a->out, E, w->proj_down_w, N, E, D);
-    /* out = h_skip * silu(z); h_skip = outnorm(h) + skip * x_c */
+    /* out = h_skip * silu(z), h_skip = outnorm(h) + skip * x_c (recomputed, as the forward did);
+     * g->out becomes the gradient of h_skip */
 #pragma omp parallel for schedule(static) if (NE > 65536)
     for (int n = 0; n < N; n++) {
         size_t r = (size_t)n * E;
         for (int e = 0; e < E; e++) {
-            size_t i = r + e;
-            g->h_skip[i] = g->out[i] * silu_r(a->z[i]);
-            g->z[i] = g->out[i] * a->h_skip[i] * silu_grad_r(a->z[i]);
-            g->x_c[i] += g->h_skip[i] * w->skip[e];
+            size_t i = r + e, grp = (size_t)n * d.NH + e / d.DH;
+            real hs = (a->h[i] - a->gn_mean[grp]) * a->gn_rstd[grp] * (1 + w->outnorm_w[e]) + w->skip[e] * x_c[i];
+            real dhs = g->out[i] * silu_r(a->z[i]);
+            g->z[i] = g->out[i] * hs * silu_grad_r(a->z[i]);
+            g->x_c[i] += dhs * w->skip[e];
+            g->out[i] = dhs;
         }
     }
     for (int n = 0; n < N; n++) /* the skip weight's gradient: a sum over rows */
-        for (int e = 0; e < E; e++) dw->skip[e] += g->h_skip[(size_t)n * E + e] * a->x_c[(size_t)n * E + e];
-    groupnorm_backward(g->h, dw->outnorm_w, g->h_skip, a->h, w->outnorm_w, a->gn_mean, a->gn_rstd, N, d.NH, d.DH);
+        for (int e = 0; e < E; e++) dw->skip[e] += g->out[(size_t)n * E + e] * x_c[(size_t)n * E + e];
+    groupnorm_backward(g->h, dw->outnorm_w, g->out, a->h, w->outnorm_w, a->gn_mean, a->gn_rstd, N, d.NH, d.DH);
 
     if (mlstm_cell_backward(g->q, g->k, g->v, g->ig, g->fg, g->h, a->cell_saved, a->q, a->k, a->v, a->ig, a->fg, B, T,
                             d.NH, d.DH, form.chunk, form.parallel) != 0)
@@ -151,10 +155,11 @@ int mlstm_layer_backward(real *dx, const real *dy, const real *x, const mlstm_we
     qkv_gate_backward(dqkv, dw->igate_w, dw->igate_b, g->ig, qkv, w->igate_w, N, E, d.NH);
     qkv_gate_backward(dqkv, dw->fgate_w, dw->fgate_b, g->fg, qkv, w->fgate_w, N, E, d.NH);
 
-    headwise_backward(g->x_c, E, dw->q_w, dw->q_b, g->q, E, a->x_c, E, w->q_w, N, NP, d.bs, d.bs);
-    headwise_backward(g->x_c, E, dw->k_w, dw->k_b, g->k, E, a->x_c, E, w->k_w, N, NP, d.bs, d.bs);
+    headwise_backward(g->x_c, E, dw->q_w, dw->q_b, g->q, E, x_c, E, w->q_w, N, NP, d.bs, d.bs);
+    headwise_backward(g->x_c, E, dw->k_w, dw->k_b, g->k, E, x_c, E, w->k_w, N, NP, d.bs, d.bs);
     headwise_backward(g->x_m, E, dw->v_w, dw->v_b, g->v, E, a->x_m, E, w->v_w, N, NP, d.bs, d.bs);
 
+    memset(g->conv, 0, NE * sizeof(real)); /* done with the recomputed x_c */
     silu_backward(g->conv, g->x_c, a->conv, NE);
     causal_conv_backward(g->x_m, dw->conv_w, dw->conv_b, g->conv, a->x_m, w->conv_w, B, T, E, d.K);
 

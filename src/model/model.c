@@ -122,12 +122,16 @@ static void lm_acts_bind(const xlstm_model *m, lm_acts *a, arena *ar, int B, int
     a->post_rstd = arena_take(ar, N);
     a->logits = arena_take(ar, N * c->vocab_size);
     a->y = arena_take(ar, ND);
+    /* every mLSTM layer's x_c lives only during its forward: one buffer serves all */
+    int any_mlstm = 0;
+    for (int i = 0; i < L; i++) any_mlstm |= !c->is_slstm[i];
+    real *shared_x_c = any_mlstm ? arena_take(ar, N * m->md.E) : NULL;
     for (int i = 0; i < L; i++) {
         if (c->is_slstm[i]) {
             slstm_acts_bind(&a->s[i], ar, m->sd, B, T, train);
             if (c->ffn.enabled) ffn_acts_bind(&a->f[i], ar, m->fd, (int)N);
         } else {
-            mlstm_acts_bind(&a->m[i], ar, m->md, B, T, m->form, train);
+            mlstm_acts_bind(&a->m[i], ar, m->md, B, T, m->form, train, shared_x_c);
         }
     }
 }
@@ -177,7 +181,7 @@ static int lm_scratch_alloc(const xlstm_model *m, lm_grad_scratch *s, int B, int
         s->dres = arena_take(&ar, ND);
         s->dln = arena_take(&ar, ND);
         s->dy = arena_take(&ar, ND);
-        mlstm_acts_bind(&s->m, &ar, m->md, B, T, m->form, 0);
+        mlstm_acts_bind(&s->m, &ar, m->md, B, T, m->form, 0, NULL);
         slstm_acts_bind(&s->s, &ar, m->sd, B, T, 0);
         ffn_acts_bind(&s->f, &ar, m->fd, B * T);
         if (pass == 0 && !(s->buffer = xlstm_alloc(ar.used, sizeof(real), "backward scratch"))) return -1;
