@@ -110,9 +110,7 @@ static void lm_acts_bind(const xlstm_model *m, lm_acts *a, arena *ar, int B, int
     size_t N = (size_t)B * T, ND = N * c->embedding_dim;
     int L = c->num_blocks;
     a->res = arena_take(ar, (size_t)(L + 1) * ND);
-    a->res_mid = arena_take(ar, (size_t)L * ND);
     a->ln1 = arena_take(ar, (size_t)L * ND);
-    a->ln2 = arena_take(ar, (size_t)L * ND);
     a->ln1_mean = arena_take(ar, (size_t)L * N);
     a->ln1_rstd = arena_take(ar, (size_t)L * N);
     a->ln2_mean = arena_take(ar, (size_t)L * N);
@@ -129,7 +127,11 @@ static void lm_acts_bind(const xlstm_model *m, lm_acts *a, arena *ar, int B, int
     for (int i = 0; i < L; i++) {
         if (c->is_slstm[i]) {
             slstm_acts_bind(&a->s[i], ar, m->sd, B, T, train);
-            if (c->ffn.enabled) ffn_acts_bind(&a->f[i], ar, m->fd, (int)N);
+            if (c->ffn.enabled) {
+                ffn_acts_bind(&a->f[i], ar, m->fd, (int)N);
+                a->res_mid[i] = arena_take(ar, ND);
+                a->ln2[i] = arena_take(ar, ND);
+            }
         } else {
             mlstm_acts_bind(&a->m[i], ar, m->md, B, T, m->form, train, shared_x_c);
         }
@@ -143,7 +145,9 @@ int lm_acts_alloc(const xlstm_model *m, lm_acts *a, int B, int T, int train)
     a->m = calloc((size_t)L, sizeof *a->m);
     a->s = calloc((size_t)L, sizeof *a->s);
     a->f = calloc((size_t)L, sizeof *a->f);
-    if (!a->m || !a->s || !a->f) {
+    a->res_mid = calloc((size_t)L, sizeof *a->res_mid);
+    a->ln2 = calloc((size_t)L, sizeof *a->ln2);
+    if (!a->m || !a->s || !a->f || !a->res_mid || !a->ln2) {
         lm_acts_free(m, a);
         return xlstm_fail("activations: out of memory");
     }
@@ -169,6 +173,8 @@ void lm_acts_free(const xlstm_model *m, lm_acts *a)
     free(a->m);
     free(a->s);
     free(a->f);
+    free(a->res_mid);
+    free(a->ln2);
     xlstm_free(a->buffer);
     memset(a, 0, sizeof *a);
 }
@@ -204,7 +210,7 @@ int lm_forward(const xlstm_model *m, lm_acts *a, const int32_t *tokens, int B, i
     for (int i = 0; i < c->num_blocks; i++) {
         const block_weights *bw = &m->w.blocks[i];
         real *x = a->res + (size_t)i * ND, *ln1 = a->ln1 + (size_t)i * ND;
-        real *mid = c->is_slstm[i] && c->ffn.enabled ? a->res_mid + (size_t)i * ND : a->res + (size_t)(i + 1) * ND;
+        real *mid = a->res_mid[i] ? a->res_mid[i] : a->res + (size_t)(i + 1) * ND;
         groupnorm_forward(ln1, a->ln1_mean + (size_t)i * N, a->ln1_rstd + (size_t)i * N, x, bw->xlstm_norm_w, N, 1, D);
         int rc = c->is_slstm[i]
                      ? slstm_layer_forward(a->y, ln1, &bw->s, &a->s[i], m->sd, B, T, states ? &states[i].s : NULL)
@@ -213,7 +219,7 @@ int lm_forward(const xlstm_model *m, lm_acts *a, const int32_t *tokens, int B, i
         if (rc != 0) return -1;
         for (size_t j = 0; j < ND; j++) mid[j] = x[j] + a->y[j];
         if (c->is_slstm[i] && c->ffn.enabled) {
-            real *ln2 = a->ln2 + (size_t)i * ND, *out = a->res + (size_t)(i + 1) * ND;
+            real *ln2 = a->ln2[i], *out = a->res + (size_t)(i + 1) * ND;
             groupnorm_forward(ln2, a->ln2_mean + (size_t)i * N, a->ln2_rstd + (size_t)i * N, mid, bw->ffn_norm_w, N, 1,
                               D);
             ffn_forward(a->y, ln2, &bw->f, &a->f[i], m->fd, N);
@@ -302,7 +308,7 @@ int xlstm_backward(xlstm_model *m)
         const real *x = a->res + (size_t)i * ND, *ln1 = a->ln1 + (size_t)i * ND;
         if (c->is_slstm[i] && c->ffn.enabled) {
             /* dres is the gradient at the block output = at mid (residual) + through the FFN */
-            const real *mid = a->res_mid + (size_t)i * ND, *ln2 = a->ln2 + (size_t)i * ND;
+            const real *mid = a->res_mid[i], *ln2 = a->ln2[i];
             memset(s->dln, 0, ND * sizeof(real));
             ffn_backward(s->dln, s->dres, ln2, &bw->f, &bg->f, &a->f[i], &s->f, m->fd, N);
             groupnorm_backward(s->dres, bg->ffn_norm_w, s->dln, mid, bw->ffn_norm_w, a->ln2_mean + (size_t)i * N,

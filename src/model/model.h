@@ -28,8 +28,9 @@ typedef struct {
 typedef struct {
     int B, T, train;
     real *res;              /* [(L + 1), N, D] residual stream: input, then after each block */
-    real *res_mid;          /* [L, N, D] after the layer, before the FFN (sLSTM blocks) */
-    real *ln1, *ln2;        /* [L, N, D] pre-norm outputs (layer input, FFN input) */
+    real *ln1;              /* [L, N, D] pre-norm outputs (the layers' inputs) */
+    real **res_mid, **ln2;  /* [L] -> [N, D] for blocks with an FFN (else NULL): the residual
+                             * after the layer, and the FFN's pre-norm output */
     real *ln1_mean, *ln1_rstd, *ln2_mean, *ln2_rstd; /* [L, N] */
     real *post;             /* [N, D] post-blocks norm output */
     real *post_mean, *post_rstd; /* [N] */
