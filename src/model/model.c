@@ -110,7 +110,7 @@ static void lm_acts_bind(const xlstm_model *m, lm_acts *a, arena *ar, int B, int
     size_t N = (size_t)B * T, ND = N * c->embedding_dim;
     int L = c->num_blocks;
     a->res = arena_take(ar, (size_t)(L + 1) * ND);
-    a->ln1 = arena_take(ar, (size_t)L * ND);
+    a->ln1 = arena_take(ar, ND);
     a->ln1_mean = arena_take(ar, (size_t)L * N);
     a->ln1_rstd = arena_take(ar, (size_t)L * N);
     a->ln2_mean = arena_take(ar, (size_t)L * N);
@@ -186,7 +186,7 @@ static int lm_scratch_alloc(const xlstm_model *m, lm_grad_scratch *s, int B, int
         arena ar = {s->buffer, 0};
         s->dres = arena_take(&ar, ND);
         s->dln = arena_take(&ar, ND);
-        s->dy = arena_take(&ar, ND);
+        s->ln = arena_take(&ar, ND);
         mlstm_acts_bind(&s->m, &ar, m->md, B, T, m->form, 0, NULL);
         slstm_acts_bind(&s->s, &ar, m->sd, B, T, 0);
         ffn_acts_bind(&s->f, &ar, m->fd, B * T);
@@ -209,7 +209,7 @@ int lm_forward(const xlstm_model *m, lm_acts *a, const int32_t *tokens, int B, i
     }
     for (int i = 0; i < c->num_blocks; i++) {
         const block_weights *bw = &m->w.blocks[i];
-        real *x = a->res + (size_t)i * ND, *ln1 = a->ln1 + (size_t)i * ND;
+        real *x = a->res + (size_t)i * ND, *ln1 = a->ln1;
         real *mid = a->res_mid[i] ? a->res_mid[i] : a->res + (size_t)(i + 1) * ND;
         groupnorm_forward(ln1, a->ln1_mean + (size_t)i * N, a->ln1_rstd + (size_t)i * N, x, bw->xlstm_norm_w, N, 1, D);
         int rc = c->is_slstm[i]
@@ -305,7 +305,9 @@ int xlstm_backward(xlstm_model *m)
     for (int i = c->num_blocks - 1; i >= 0; i--) {
         const block_weights *bw = &m->w.blocks[i];
         block_weights *bg = &m->g.blocks[i];
-        const real *x = a->res + (size_t)i * ND, *ln1 = a->ln1 + (size_t)i * ND;
+        const real *x = a->res + (size_t)i * ND;
+        real *ln1 = s->ln; /* the same values as the forward's (same inputs and operations) */
+        groupnorm_forward(ln1, a->ln1_mean + (size_t)i * N, a->ln1_rstd + (size_t)i * N, x, bw->xlstm_norm_w, N, 1, D);
         if (c->is_slstm[i] && c->ffn.enabled) {
             /* dres is the gradient at the block output = at mid (residual) + through the FFN */
             const real *mid = a->res_mid[i], *ln2 = a->ln2[i];

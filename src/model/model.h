@@ -28,7 +28,8 @@ typedef struct {
 typedef struct {
     int B, T, train;
     real *res;              /* [(L + 1), N, D] residual stream: input, then after each block */
-    real *ln1;              /* [L, N, D] pre-norm outputs (the layers' inputs) */
+    real *ln1;              /* [N, D] the current block's pre-norm output, its layer's input
+                             * (the backward recomputes it from the residual) */
     real **res_mid, **ln2;  /* [L] -> [N, D] for blocks with an FFN (else NULL): the residual
                              * after the layer, and the FFN's pre-norm output */
     real *ln1_mean, *ln1_rstd, *ln2_mean, *ln2_rstd; /* [L, N] */
@@ -45,7 +46,8 @@ typedef struct {
 /* Scratch for the backward: gradients of one layer's activations at a time. */
 typedef struct {
     int B, T, chunk, parallel; /* the shape and mLSTM form it was sized for */
-    real *dres, *dln, *dy;  /* [N, D] */
+    real *dres, *dln;       /* [N, D] gradients at the residual and at a pre-norm output */
+    real *ln;               /* [N, D] a block's recomputed pre-norm output */
     mlstm_acts m;
     slstm_acts s;
     ffn_acts f;
