@@ -86,7 +86,8 @@ typedef struct {
     real *ig, *fg;          /* [N, NH] gate pre-activations */
     real *h;                /* [N, E] cell output (before the out-norm) */
     real *gn_mean, *gn_rstd;/* [N * NH] */
-    real *out;              /* [N, E] (outnorm(h) + skip * x_c) * SiLU(z), the input of proj_down */
+    real *out;              /* [N, E] (outnorm(h) + skip * x_c) * SiLU(z), the input of proj_down:
+                             * may be shared scratch too (the backward recomputes it) */
     real *cell_saved;       /* what the cell forward saves (NULL in inference) */
 } mlstm_acts;
 
@@ -105,10 +106,11 @@ typedef struct {
     real *out;              /* [N, F] act(gate) * up, the input of proj_down */
 } ffn_acts;
 
-/* train: also keep what only the backward needs (the cells' saved values). shared_x_c: NULL,
- * or an [N, E] buffer the layer may use for x_c (it is only read within the layer's forward). */
+/* train: also keep what only the backward needs (the cells' saved values). shared: NULL, or
+ * two [N, E] buffers the layer may use for x_c and out, which only its forward reads (so all
+ * layers of a model can share them). */
 void mlstm_acts_bind(mlstm_acts *a, arena *ar, mlstm_dims d, int B, int T, mlstm_form form, int train,
-                     real *shared_x_c);
+                     real *shared);
 void slstm_acts_bind(slstm_acts *a, arena *ar, slstm_dims d, int B, int T, int train);
 void ffn_acts_bind(ffn_acts *a, arena *ar, ffn_dims d, int N);
 

@@ -120,10 +120,10 @@ static void lm_acts_bind(const xlstm_model *m, lm_acts *a, arena *ar, int B, int
     a->post_rstd = arena_take(ar, N);
     a->logits = arena_take(ar, N * c->vocab_size);
     a->y = arena_take(ar, ND);
-    /* every mLSTM layer's x_c lives only during its forward: one buffer serves all */
+    /* every mLSTM layer's x_c and out live only during its forward: one pair serves all */
     int any_mlstm = 0;
     for (int i = 0; i < L; i++) any_mlstm |= !c->is_slstm[i];
-    real *shared_x_c = any_mlstm ? arena_take(ar, N * m->md.E) : NULL;
+    real *shared = any_mlstm ? arena_take(ar, 2 * N * m->md.E) : NULL;
     for (int i = 0; i < L; i++) {
         if (c->is_slstm[i]) {
             slstm_acts_bind(&a->s[i], ar, m->sd, B, T, train);
@@ -133,7 +133,7 @@ static void lm_acts_bind(const xlstm_model *m, lm_acts *a, arena *ar, int B, int
                 a->ln2[i] = arena_take(ar, ND);
             }
         } else {
-            mlstm_acts_bind(&a->m[i], ar, m->md, B, T, m->form, train, shared_x_c);
+            mlstm_acts_bind(&a->m[i], ar, m->md, B, T, m->form, train, shared);
         }
     }
 }
