@@ -24,5 +24,8 @@ head -c 5 tests/data/ref/slstm_layer.safetensors > "$tmp/short.safetensors"
 expect_error verify_truncated_file "short.safetensors" "$XLSTM" verify "$tmp/short.safetensors"
 expect_error verify_no_kind "kind" "$XLSTM" verify tests/data/ref/lm_mixed_small.state_dict.safetensors
 expect_error verify_unknown_flag "unknown flag" "$XLSTM" verify --bogus
+expect_error verify_no_file "no FILE given" "$XLSTM" verify
+expect_error verify_two_files "'b.safetensors' is extra" "$XLSTM" verify a.safetensors b.safetensors
+expect_error verify_dump_needs_value "dump needs a file name" "$XLSTM" verify a.safetensors --dump
 expect_error unknown_verb "unknown verb" "$XLSTM" frobnicate
 exit 0

@@ -135,4 +135,13 @@ expect_error eval_negative_max_bytes "max-bytes -5 is out of range" "$XLSTM" eva
 expect_error eval_vocab_64_model "byte-level model" "$XLSTM" eval --model "$REF" --data "$tmp/text.txt"
 expect_error eval_unwritable_csv "cannot write" "$XLSTM" eval --model "$M" --data "$tmp/text.txt" --csv "$tmp/no/such/dir.csv"
 expect_error eval_unknown_flag "unknown flag '--bogus'" "$XLSTM" eval --model "$M" --bogus
+expect_error generate_missing_config "nope.json" "$XLSTM" generate --model "$M" --config "$tmp/nope.json" --prompt hi
+expect_error eval_missing_config "nope.json" "$XLSTM" eval --model "$M" --config "$tmp/nope.json" --data "$tmp/text.txt"
+echo '{"vocab_size": 256,' > "$tmp/badjson.json"
+expect_error generate_bad_config "badjson.json: config: not valid JSON" "$XLSTM" generate --model "$M" --config "$tmp/badjson.json" --prompt hi
+expect_error generate_model_not_a_file "neither a run directory nor a checkpoint file" "$XLSTM" generate --model /dev/null --prompt hi
+if [ -w /dev/full ]; then
+    expect_error generate_stdout_full "cannot write to standard output" \
+        sh -c '"$0" generate --model "$1" --prompt hi --max-tokens 8 > /dev/full' "$XLSTM" "$M"
+fi
 exit 0

@@ -1,7 +1,8 @@
 #!/bin/sh
 # tests/cli_train.sh — tests of `xlstm train` on a tiny model (D 32, 2 blocks) and a small
 # text: the loss goes down, a run killed with SIGKILL and resumed equals an uninterrupted
-# run bit for bit, and bad input is refused with a one-line message. Prints PASS/FAIL lines.
+# run bit for bit, SIGINT stops after a checkpoint, and bad input is refused with a one-line
+# message. Prints PASS/FAIL lines.
 . tests/lib.sh
 
 # the data: the first 40 kB of the bundled corpus; the model: D 32, 2 blocks, sLSTM at 1
@@ -89,6 +90,35 @@ cmp -s "$tmp/whole/model.safetensors" "$tmp/killed/model.safetensors" && pass tr
 cmp -s "$tmp/whole/optimizer.safetensors" "$tmp/killed/optimizer.safetensors" &&
     pass train_resume_optimizer_byte_identical || fail train_resume_optimizer_byte_identical
 
+# ---- SIGINT: the step under way is finished and checkpointed (--save-every 0: no other
+# checkpoint before the end), the exit status is 130, and --resume continues from there
+"$XLSTM" train $ARGS --out "$tmp/sigint" --steps 100000 --save-every 0 --eval-every 0 > /dev/null 2> "$tmp/sigint.err" &
+pid=$!
+i=0
+until grep -q "^3," "$tmp/sigint/metrics.csv" 2> /dev/null || [ $i -ge 3000 ]; do sleep 0.01; i=$((i + 1)); done
+kill -INT $pid
+# wait (at most 30 s) for the message that it stopped, then for the process
+i=0
+until grep -q "interrupted" "$tmp/sigint.err" || [ $i -ge 3000 ]; do sleep 0.01; i=$((i + 1)); done
+[ $i -ge 3000 ] && kill -9 $pid
+wait $pid
+rc=$?
+last=$(tail -n 1 "$tmp/sigint/metrics.csv" | cut -d, -f1)
+# the checkpoint's step, from the model file's metadata
+saved=$(grep -a -o '"step": *"[0-9]*"' "$tmp/sigint/model.safetensors" | head -n 1 | grep -o '[0-9][0-9]*')
+if [ $rc -eq 130 ] && [ "$last" -ge 3 ] 2> /dev/null && [ "$saved" = "$last" ] && [ -s "$tmp/sigint/optimizer.safetensors" ] &&
+    grep -q "interrupted: stopped at step $last" "$tmp/sigint.err"; then
+    pass "train_sigint_checkpoints (at step $last)"
+else
+    fail train_sigint_checkpoints; echo "  exit $rc, last metrics step '$last', checkpoint step '$saved'"; cat "$tmp/sigint.err"
+fi
+ls "$tmp/sigint" | grep -q 'tmp\|prev' && fail train_sigint_no_leftover_files || pass train_sigint_no_leftover_files
+expect_ok train_sigint_checkpoint_loads "$XLSTM" eval --model "$tmp/sigint" --data "$tmp/text.txt"
+"$XLSTM" train --resume --out "$tmp/sigint" --steps $((last + 2)) --sample 0 > /dev/null 2> "$tmp/err"
+rc=$?
+[ $rc -eq 0 ] && [ "$(tail -n 1 "$tmp/sigint/metrics.csv" | cut -d, -f1)" = $((last + 2)) ] && pass train_sigint_resume ||
+    { fail train_sigint_resume; echo "  exit $rc"; cat "$tmp/err"; }
+
 # ---- a write error while checkpointing (a file size limit) fails cleanly, the checkpoint intact
 cp "$tmp/short/model.safetensors" "$tmp/model.before"
 cp "$tmp/short/optimizer.safetensors" "$tmp/optimizer.before"
@@ -137,13 +167,24 @@ echo '{"vocab_size": 256, "num_blocks": 2, "slstm_at": [5]}' > "$tmp/badcfg.json
 expect_error train_bad_config "slstm_at" "$XLSTM" train --out "$tmp/bad" --config "$tmp/badcfg.json"
 echo '{"vocab_size": 100, "embedding_dim": 32, "mlstm_block": {}}' > "$tmp/smallvocab.json"
 expect_error train_config_vocab "below 256" "$XLSTM" train --out "$tmp/bad" --config "$tmp/smallvocab.json"
+head -c 20 "$tmp/text.txt" > "$tmp/20bytes.txt"
+expect_error train_no_validation_split "validation split" $T --data "$tmp/20bytes.txt" --context 8
+expect_error train_empty_value "data needs a non-empty value" $T --data ""
+expect_error train_missing_config "train: --config .*nope.json" "$XLSTM" train --out "$tmp/bad" --config "$tmp/nope.json"
+expect_error train_too_many_tokens "more than 1e9 steps" "$XLSTM" train --out "$tmp/bad" --config "$tmp/tiny.json" --tokens 1000000000000000
+expect_error train_batch_times_context "is too large" $T --batch-size 65536 --context 65536
 [ -e "$tmp/bad/model.safetensors" ] && fail train_bad_input_writes_nothing || pass train_bad_input_writes_nothing
 expect_error train_out_is_file "exists and is not a directory" $T --data "$tmp/text.txt" --out "$tmp/afile"
+expect_error train_out_not_creatable "cannot create .*afile/sub" $T --data "$tmp/text.txt" --out "$tmp/afile/sub"
 expect_error train_resume_no_checkpoint "holds no checkpoint" "$XLSTM" train --resume --out "$tmp/emptydir"
 expect_error train_resume_missing_dir "does not exist" "$XLSTM" train --resume --out "$tmp/nowhere"
 expect_error train_existing_checkpoint "already holds a checkpoint" $T --data "$tmp/text.txt" --out "$tmp/short"
 expect_error train_resume_other_model "differs from the model" "$XLSTM" train --resume --out "$tmp/short" --model tiny
 expect_error train_resume_other_batch "batch-size differs" "$XLSTM" train --resume --out "$tmp/short" --batch-size 8
+mkdir "$tmp/notrain"
+cp "$tmp/whole/model.safetensors" "$tmp/notrain/model.safetensors"
+cp "$tmp/whole/model.safetensors" "$tmp/notrain/optimizer.safetensors"
+expect_error train_resume_not_train_state "not a training state" "$XLSTM" train --resume --out "$tmp/notrain"
 cp "$tmp/whole/model.safetensors" "$tmp/short/model.safetensors"
 expect_error train_resume_mismatched_files "no model file at the optimizer state's step" \
     "$XLSTM" train --resume --out "$tmp/short" --steps 100

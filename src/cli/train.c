@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <math.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,7 +146,9 @@ static void help(void)
            "linear warmup then cosine decay to lr * lr-decay-factor, and gradient clipping. Progress\n"
            "goes to stderr; the run directory gets model.safetensors and optimizer.safetensors (the\n"
            "checkpoint), metrics.csv and loss.svg. A run is a function of its seed and options (and\n"
-           "the thread count): --resume continues it exactly, bit for bit.\n\noptions:\n");
+           "the thread count): --resume continues it exactly, bit for bit. On SIGINT (Ctrl-C) or\n"
+           "SIGTERM it finishes the current step, writes the checkpoint and exits with status 130\n"
+           "(a second Ctrl-C stops at once, leaving the previous checkpoint).\n\noptions:\n");
     for (int i = 0; i < NSPECS; i++) {
         const opt_spec *s = &specs[i];
         char left[40];
@@ -565,6 +568,27 @@ static void print_sample(trainer *tr, long n)
     xlstm_free(logits);
 }
 
+/* Set by SIGINT or SIGTERM; the train loop stops after the step under way. The handler only
+ * sets it (SA_RESETHAND: a second signal takes the default action and ends the process). */
+static volatile sig_atomic_t stop_requested;
+
+static void request_stop(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static void catch_stop_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = request_stop;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART | SA_RESETHAND;
+    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
+        die("train: cannot install the signal handler: %s", strerror(errno));
+}
+
 /* --tokens N sets --steps to N tokens' worth of steps, rounded up. */
 static void steps_from_tokens(train_opts *o, const int given[NSPECS])
 {
@@ -651,6 +675,7 @@ int cmd_train(int argc, char **argv)
             o->resume ? ", resuming from " : "", o->resume ? o->out : "");
     double val = NAN, lr = 0, loss = 0, norm;
     long skipped = 0;
+    catch_stop_signals();
     while (tr.pos.step < o->steps) {
         long step = (long)tr.pos.step; /* updates done so far: the official scheduler's epoch */
         lr = lr_schedule(step, o->warmup, o->steps, o->lr, min_lr);
@@ -670,14 +695,23 @@ int cmd_train(int argc, char **argv)
         if (metrics_append(&tr.log, step, step * tokens_per_step, lr, loss, norm, val, (double)tokens_per_step / dt) != 0)
             FAIL(&tr, "train: %s", xlstm_errmsg());
         if (!isnan(val) && metrics_plot(&tr.log) != 0) FAIL(&tr, "train: %s", xlstm_errmsg());
-        if ((o->save_every > 0 && step % o->save_every == 0) || last) save(&tr);
+        const int stop = stop_requested; /* read once: the checkpoint is of the step we stop at */
+        if ((o->save_every > 0 && step % o->save_every == 0) || last || stop) save(&tr);
+        if (stop) break;
+    }
+    if (tr.pos.step < o->steps) { /* stopped by a signal, the checkpoint just written */
+        log_line(&tr, "interrupted: stopped at step %lld of %ld, checkpoint in %s; continue with: xlstm train --resume --out %s",
+                 (long long)tr.pos.step, o->steps, o->out, o->out);
+        teardown(&tr);
+        json_free(&saved_args);
+        return 130;
     }
     char took[32];
     format_duration(took, sizeof took, tr.train_seconds);
     fprintf(stderr, "done: step %lld, val loss %.4f, val bpb %.4f; %s of training at %.0f tokens/s%s; checkpoint in %s\n",
             (long long)tr.pos.step, val, val / LN2, took, (double)tokens_per_step * (double)tr.steps_here / tr.train_seconds,
             skipped ? " (some updates skipped: not finite)" : "", o->out);
-    if (o->sample > 0) print_sample(&tr, o->sample);
+    if (o->sample > 0 && !stop_requested) print_sample(&tr, o->sample);
     teardown(&tr);
     json_free(&saved_args);
     return 0;
