@@ -4,8 +4,9 @@ XLSTM=${XLSTM:-build/xlstm}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
+failures=0
 pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1"; }
+fail() { echo "FAIL $1"; failures=$((failures + 1)); }
 
 # expect_ok NAME CMD...: exit 0
 expect_ok() {
