@@ -64,8 +64,7 @@ RUN="$ARGS --steps 400 --eval-every 50 --save-every 25"
 "$XLSTM" train $RUN --out "$tmp/killed" 2> /dev/null &
 pid=$!
 # wait for step 110 (the last checkpoint is at 100), then kill at once
-i=0
-until grep -q "^110," "$tmp/killed/metrics.csv" 2> /dev/null || [ $i -ge 3000 ]; do sleep 0.01; i=$((i + 1)); done
+wait_until 30 grep -qs "^110," "$tmp/killed/metrics.csv"
 kill -9 $pid 2> /dev/null
 wait $pid 2> /dev/null
 killed_at=$(tail -n 1 "$tmp/killed/metrics.csv" | cut -d, -f1)
@@ -94,13 +93,10 @@ cmp -s "$tmp/whole/optimizer.safetensors" "$tmp/killed/optimizer.safetensors" &&
 # checkpoint before the end), the exit status is 130, and --resume continues from there
 "$XLSTM" train $ARGS --out "$tmp/sigint" --steps 100000 --save-every 0 --eval-every 0 > /dev/null 2> "$tmp/sigint.err" &
 pid=$!
-i=0
-until grep -q "^3," "$tmp/sigint/metrics.csv" 2> /dev/null || [ $i -ge 3000 ]; do sleep 0.01; i=$((i + 1)); done
+wait_until 30 grep -qs "^3," "$tmp/sigint/metrics.csv"
 kill -INT $pid
 # wait (at most 30 s) for the message that it stopped, then for the process
-i=0
-until grep -q "interrupted" "$tmp/sigint.err" || [ $i -ge 3000 ]; do sleep 0.01; i=$((i + 1)); done
-[ $i -ge 3000 ] && kill -9 $pid
+wait_until 30 grep -q "interrupted" "$tmp/sigint.err" || kill -9 $pid
 wait $pid
 rc=$?
 last=$(tail -n 1 "$tmp/sigint/metrics.csv" | cut -d, -f1)

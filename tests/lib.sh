@@ -26,3 +26,15 @@ expect_error() {
         fail "$name"; echo "  exit $rc, stderr:"; cat "$tmp/err"
     fi
 }
+
+# wait_until SECONDS CMD...: run CMD every 0.01 s (a short poll: some tests must act within
+# a few training steps) until it succeeds; fails after about SECONDS
+wait_until() {
+    limit=$(($1 * 100)); shift
+    i=0
+    until "$@"; do
+        [ $i -ge $limit ] && return 1
+        sleep 0.01
+        i=$((i + 1))
+    done
+}

@@ -42,12 +42,9 @@ vg valgrind_eval 0 eval --model "$tmp/run" --data "$tmp/text.txt" --context 16 -
 valgrind --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99 \
     "$XLSTM" train $ARGS --out "$tmp/int" --steps 100000 --save-every 0 --eval-every 0 > /dev/null 2> "$tmp/vg.log" &
 pid=$!
-i=0
-until grep -q "^2," "$tmp/int/metrics.csv" 2> /dev/null || [ $i -ge 6000 ]; do sleep 0.05; i=$((i + 1)); done
+wait_until 300 grep -qs "^2," "$tmp/int/metrics.csv"
 kill -INT $pid
-i=0
-until grep -q "ERROR SUMMARY" "$tmp/vg.log" || [ $i -ge 6000 ]; do sleep 0.05; i=$((i + 1)); done
-[ $i -ge 6000 ] && kill -9 $pid
+wait_until 300 grep -q "ERROR SUMMARY" "$tmp/vg.log" || kill -9 $pid
 wait $pid
 rc=$?
 summary="$(grep -o 'ERROR SUMMARY: [0-9]* errors' "$tmp/vg.log"); $(grep -o 'definitely lost: [0-9,]* bytes' "$tmp/vg.log")"
