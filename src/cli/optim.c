@@ -71,3 +71,18 @@ void grad_clip(real *g, size_t n, double norm, double max_norm)
     const real scale = (real)(max_norm / (norm + 1e-6));
     for (size_t i = 0; i < n; i++) g[i] *= scale;
 }
+
+int optim_step(adamw *o, xlstm_model *m, double loss, double lr, double weight_decay, double clip, double *norm)
+{
+    const size_t n = xlstm_model_num_params(m);
+    real *params = xlstm_model_params(m), *grads = xlstm_model_grads(m);
+    *norm = grad_norm(grads, n);
+    if (!isfinite(loss) || !isfinite(*norm)) return 0;
+    grad_clip(grads, n, *norm, clip);
+    adamw_begin(o);
+    for (int i = 0; i < xlstm_model_num_tensors(m); i++) {
+        const xlstm_tensor *t = xlstm_model_tensor(m, i);
+        adamw_update(o, params, grads, t->offset, t->numel, lr, t->weight_decay ? weight_decay : 0.0);
+    }
+    return 1;
+}

@@ -39,4 +39,10 @@ double grad_norm(const xlstm_real *g, size_t n);
  * means no clipping. As torch.nn.utils.clip_grad_norm_: g *= max_norm / (norm + 1e-6). */
 void grad_clip(xlstm_real *g, size_t n, double norm, double max_norm);
 
+/* One optimizer step of model m from the gradients in its gradient buffer (the mean over the
+ * batch): global norm into *norm, clipping to clip (<= 0: none), then AdamW at learning rate
+ * lr with weight_decay on the tensors of the official decay group. When the loss or the norm
+ * is not finite nothing is changed and 0 is returned (the caller reports it); 1 otherwise. */
+int optim_step(adamw *o, xlstm_model *m, double loss, double lr, double weight_decay, double clip, double *norm);
+
 #endif

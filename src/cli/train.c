@@ -439,8 +439,6 @@ static void forward(trainer *tr, float *loss)
  * loss or the gradient norm was not finite. */
 static int train_step(trainer *tr, double lr, double *loss, double *norm)
 {
-    const size_t n = xlstm_model_num_params(tr->m);
-    real *params = xlstm_model_params(tr->m), *grads = xlstm_model_grads(tr->m);
     xlstm_zero_grad(tr->m);
     double sum = 0;
     for (long a = 0; a < tr->o.accum; a++) {
@@ -451,17 +449,12 @@ static int train_step(trainer *tr, double lr, double *loss, double *norm)
         sum += l;
     }
     *loss = sum / (double)tr->o.accum;
-    if (tr->o.accum > 1) /* the gradients summed over micro-batches: make them the mean's */
+    if (tr->o.accum > 1) { /* the gradients summed over micro-batches: make them the mean's */
+        const size_t n = xlstm_model_num_params(tr->m);
+        real *grads = xlstm_model_grads(tr->m);
         for (size_t i = 0; i < n; i++) grads[i] /= (real)tr->o.accum;
-    *norm = grad_norm(grads, n);
-    if (!isfinite(*loss) || !isfinite(*norm)) return 0;
-    grad_clip(grads, n, *norm, tr->o.clip);
-    adamw_begin(&tr->opt);
-    for (int i = 0; i < xlstm_model_num_tensors(tr->m); i++) {
-        const xlstm_tensor *t = xlstm_model_tensor(tr->m, i);
-        adamw_update(&tr->opt, params, grads, t->offset, t->numel, lr, t->weight_decay ? tr->o.weight_decay : 0.0);
     }
-    return 1;
+    return optim_step(&tr->opt, tr->m, *loss, lr, tr->o.weight_decay, tr->o.clip, norm);
 }
 
 /* Mean loss (nats) over every next-byte prediction of the validation split, read as
