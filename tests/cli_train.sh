@@ -184,4 +184,29 @@ expect_error train_resume_not_train_state "not a training state" "$XLSTM" train 
 cp "$tmp/whole/model.safetensors" "$tmp/short/model.safetensors"
 expect_error train_resume_mismatched_files "no model file at the optimizer state's step" \
     "$XLSTM" train --resume --out "$tmp/short" --steps 100
+# ---- non-finite numbers: lr 10 with weight decay 10 multiplies the decayed weights by -99 a
+# step, so within a few steps the forward overflows and the loss is NaN. Those updates are
+# skipped and reported; no checkpoint ever holds a non-finite value (they load: the loader
+# refuses non-finite tensors); --stop-on-nonfinite stops at the first one instead.
+DIVERGE="--data $tmp/text.txt --config $tmp/tiny.json --batch-size 4 --context 32 --lr 10 --weight-decay 10 --warmup 0
+ --seed 7 --sample 0 --steps 12 --save-every 2 --eval-every 0"
+"$XLSTM" train $DIVERGE --out "$tmp/diverge" > "$tmp/out" 2> "$tmp/err"
+rc=$?
+if [ $rc -eq 0 ] && grep -q "not finite, update skipped" "$tmp/err" && grep -q "some updates skipped" "$tmp/err"; then
+    pass train_nonfinite_skipped
+else
+    fail train_nonfinite_skipped; echo "  exit $rc"; cat "$tmp/err"
+fi
+expect_ok train_nonfinite_checkpoint_loads "$XLSTM" eval --model "$tmp/diverge" --data "$tmp/text.txt" --max-bytes 2000 --context 32
+first_nan=$(grep -n "not finite" "$tmp/err" | head -1 | sed 's/.*step \([0-9]*\):.*/\1/')
+"$XLSTM" train $DIVERGE --out "$tmp/stop" --stop-on-nonfinite > "$tmp/out" 2> "$tmp/err"
+rc=$?
+saved=$(($(tail -1 "$tmp/stop/metrics.csv" | cut -d, -f1) / 2 * 2))
+if [ $rc -eq 1 ] && tail -1 "$tmp/err" | grep -q "^xlstm: train: step $first_nan: .*not finite; stopped (--stop-on-nonfinite), .*stop holds the checkpoint of step $saved\$" \
+    && [ "$(grep -c '^[0-9]' "$tmp/stop/metrics.csv")" -eq $((first_nan - 1)) ]; then
+    pass train_stop_on_nonfinite
+else
+    fail train_stop_on_nonfinite; echo "  exit $rc, first NaN at step '$first_nan', checkpoint step '$saved'"; cat "$tmp/err"
+fi
+expect_ok train_stop_on_nonfinite_checkpoint_loads "$XLSTM" eval --model "$tmp/stop" --data "$tmp/text.txt" --max-bytes 2000 --context 32
 exit 0

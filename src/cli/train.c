@@ -47,7 +47,7 @@ typedef struct {
     long steps, tokens, batch, context, accum, warmup, chunk, eval_every, save_every, log_every, threads, sample;
     double lr, lr_decay_factor, weight_decay, clip;
     uint64_t seed;
-    int resume;
+    int resume, stop_on_nonfinite;
 } train_opts;
 
 /* The defaults train the tiny preset on 900 x 2048 bytes (1.6 passes over Moby-Dick): on a
@@ -57,7 +57,7 @@ static const train_opts defaults = {
     .data = NULL, .out = "runs/default", .model = "tiny", .config = NULL,
     .steps = 900, .tokens = 0, .batch = 16, .context = 128, .accum = 1, .warmup = 100, .chunk = 64,
     .eval_every = 150, .save_every = 150, .log_every = 50, .threads = 0, .sample = 200,
-    .lr = 3e-3, .lr_decay_factor = 0.1, .weight_decay = 0.1, .clip = 1.0, .seed = 42, .resume = 0,
+    .lr = 3e-3, .lr_decay_factor = 0.1, .weight_decay = 0.1, .clip = 1.0, .seed = 42, .resume = 0, .stop_on_nonfinite = 0,
 };
 
 enum opt_type { T_STR, T_LONG, T_REAL, T_SEED, T_SWITCH };
@@ -107,6 +107,9 @@ static const opt_spec specs[] = {
      "at the end, generate N bytes after the data's first line\n(temperature 0.8; 0: none)"},
     {"--threads", T_LONG, LOCAL, O(threads), 0, 1024, 0, "N", "OpenMP threads (0: the OpenMP default)"},
     {"--resume", T_SWITCH, LOCAL, O(resume), 0, 0, 0, "", "continue the run in --out from its checkpoint"},
+    {"--stop-on-nonfinite", T_SWITCH, LOCAL, O(stop_on_nonfinite), 0, 0, 0, "",
+     "stop (exit 1) at the first step whose loss or gradient norm is not finite,\n"
+     "keeping the last checkpoint, instead of skipping that update"},
 };
 #define NSPECS ((int)(sizeof specs / sizeof specs[0]))
 
@@ -398,6 +401,7 @@ typedef struct {
     int tty;                   /* progress on a terminal: one line rewritten in place */
     double train_seconds;      /* spent in steps by this invocation */
     long steps_here;           /* steps done by this invocation */
+    long long saved_step;      /* step of the checkpoint on disk; -1: none yet */
 } trainer;
 
 /* Die with a message after ending the progress line. */
@@ -522,6 +526,7 @@ static void progress(trainer *tr, long step, double loss, double lr, double tok_
 static void save(trainer *tr)
 {
     if (run_save(tr->o.out, tr->m, &tr->opt, &tr->pos) != 0) FAIL(tr, "train: %s", xlstm_errmsg());
+    tr->saved_step = tr->pos.step;
 }
 
 /* Evaluate and log; returns the validation loss. */
@@ -653,6 +658,7 @@ int cmd_train(int argc, char **argv)
 #endif
     setup(&tr, given, &saved_args);
     const train_opts *o = &tr.o;
+    tr.saved_step = o->resume ? tr.pos.step : -1;
     const long tokens_per_step = o->batch * o->context * o->accum;
     const double min_lr = o->lr * o->lr_decay_factor;
     if (tr.pos.step >= o->steps) {
@@ -678,6 +684,13 @@ int cmd_train(int argc, char **argv)
         tr.train_seconds += dt;
         tr.steps_here++;
         tr.pos.step = ++step;
+        if (!applied && o->stop_on_nonfinite) {
+            if (tr.saved_step < 0)
+                FAIL(&tr, "train: step %ld: loss %g, gradient norm %g: not finite; stopped (--stop-on-nonfinite) before any checkpoint",
+                     step, loss, norm);
+            FAIL(&tr, "train: step %ld: loss %g, gradient norm %g: not finite; stopped (--stop-on-nonfinite), %s holds the checkpoint of step %lld",
+                 step, loss, norm, o->out, tr.saved_step);
+        }
         if (!applied) {
             skipped++;
             log_line(&tr, "step %ld: loss %g, gradient norm %g: not finite, update skipped", step, loss, norm);
