@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common.h"
 
@@ -26,6 +27,21 @@ int xlstm_mul_size(size_t a, size_t b, size_t *out)
     return 0;
 }
 
+/* Bytes of physical memory, or 0 if the system does not say. */
+static double physical_memory(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page_size = sysconf(_SC_PAGESIZE);
+    return pages > 0 && page_size > 0 ? (double)pages * (double)page_size : 0;
+}
+
+int xlstm_check_fits(double bytes, const char *what)
+{
+    static double memory = -1; /* sysconf once; a race only repeats the same call */
+    if (memory < 0) memory = physical_memory();
+    if (memory == 0 || bytes <= memory) return 0;
+    return xlstm_fail("%s: needs %.3g GB, more than this machine's memory (%.3g GB)", what, bytes / 1e9, memory / 1e9);
+}
+
 void *xlstm_alloc(size_t count, size_t elem_size, const char *what)
 {
     size_t bytes;
@@ -35,6 +51,7 @@ void *xlstm_alloc(size_t count, size_t elem_size, const char *what)
     }
     size_t rounded = (bytes + 63) / 64 * 64;
     if (rounded == 0) rounded = 64;
+    if (xlstm_check_fits((double)rounded, what) != 0) return NULL;
     void *p = aligned_alloc(64, rounded);
     if (p == NULL) {
         xlstm_fail("%s: out of memory allocating %zu bytes", what, rounded);

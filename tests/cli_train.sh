@@ -209,4 +209,43 @@ else
     fail train_stop_on_nonfinite; echo "  exit $rc, first NaN at step '$first_nan', checkpoint step '$saved'"; cat "$tmp/err"
 fi
 expect_ok train_stop_on_nonfinite_checkpoint_loads "$XLSTM" eval --model "$tmp/stop" --data "$tmp/text.txt" --max-bytes 2000 --context 32
+# ---- memory: a model or a batch beyond the machine's memory is refused before anything is
+# allocated (a 6 TB model; a 120 GB batch on a machine with less); an allocation that fails
+# (here under an address-space limit of 2 GB) is a one-line error, not a crash.
+cat > "$tmp/huge.json" <<'EOF'
+{"vocab_size": 256, "embedding_dim": 16000, "num_blocks": 1024, "slstm_at": [1], "mlstm_block": {}, "slstm_block": {}}
+EOF
+expect_error train_model_beyond_memory "model parameters and gradients: needs .* GB, more than this machine's memory" \
+    "$XLSTM" train --config "$tmp/huge.json" --out "$tmp/huge"
+# an 8 TB (sparse) data file is refused before reading it
+if truncate -s 8T "$tmp/huge.txt" 2> /dev/null; then
+    expect_error train_data_beyond_memory "huge.txt: needs .* GB, more than this machine's memory" \
+        "$XLSTM" train --data "$tmp/huge.txt" --out "$tmp/hugedata"
+    rm -f "$tmp/huge.txt"
+else
+    echo "SKIP train_data_beyond_memory (this file system has no 8 TB sparse files)"
+fi
+# last_line_error NAME PATTERN CMD...: exit 1 and the last stderr line matches (train first
+# prints its one-line summary of the run)
+last_line_error() {
+    name=$1; pattern=$2; shift 2
+    "$@" > "$tmp/out" 2> "$tmp/err" < /dev/null
+    rc=$?
+    if [ $rc -eq 1 ] && tail -1 "$tmp/err" | grep -q -- "$pattern"; then pass "$name"; else fail "$name"; echo "  exit $rc"; cat "$tmp/err"; fi
+}
+last_line_error train_batch_beyond_memory "activations: needs .* GB, more than this machine's memory" \
+    "$XLSTM" train --data "$tmp/text.txt" --batch-size 4096 --context 8192 --out "$tmp/hugebatch"
+# ~3 GB of activations under a 2 GB limit (a machine with less memory refuses it up front)
+if (ulimit -v 2000000 && "$XLSTM" --help > /dev/null 2>&1); then
+    (ulimit -v 2000000 && exec "$XLSTM" train --model small --data "$tmp/text.txt" --batch-size 64 --context 512 \
+        --steps 1 --sample 0 --out "$tmp/oom") > "$tmp/out" 2> "$tmp/err"
+    rc=$?
+    if [ $rc -eq 1 ] && tail -1 "$tmp/err" | grep -q "activations: \(out of memory allocating\|needs .* more than this machine's memory\)"; then
+        pass train_allocation_failure
+    else
+        fail train_allocation_failure; echo "  exit $rc"; cat "$tmp/err"
+    fi
+else
+    echo "SKIP train_allocation_failure (this build cannot start under ulimit -v, e.g. AddressSanitizer)"
+fi
 exit 0

@@ -2,6 +2,7 @@
  * forward and backward, which read like the architecture:
  *   x = E[tokens]; for each block: x += layer(LN(x)) [; x += ffn(LN(x))];
  *   logits = head(post_norm(x)); loss = mean cross-entropy. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,6 +39,8 @@ int xlstm_model_create(xlstm_model **out, const xlstm_config *cfg_in)
     for (int i = 0; i < m->table.n; i++)
         if (strcmp(m->table.tensors[i].name, "token_embedding.weight") == 0)
             m->table.tensors[i].weight_decay = m->cfg.weight_decay_on_embedding;
+    if (xlstm_check_fits(2.0 * (double)m->table.n_params * sizeof(real), "model parameters and gradients") != 0)
+        goto fail;
     m->params = xlstm_alloc(m->table.n_params, sizeof(real), "model parameters");
     m->grads = m->params ? xlstm_alloc(m->table.n_params, sizeof(real), "model gradients") : NULL;
     if (!m->grads) goto fail;
@@ -151,6 +154,14 @@ int lm_acts_alloc(const xlstm_model *m, lm_acts *a, int B, int T, int train)
         lm_acts_free(m, a);
         return xlstm_fail("activations: out of memory");
     }
+    /* A lower bound of the buffer (every block's residual stream and the logits), in double:
+     * a batch far beyond memory is refused here, before the sizing pass could wrap size_t. */
+    const double floor_bytes =
+        (double)B * T * ((double)(L + 1) * m->cfg.embedding_dim + m->cfg.vocab_size) * sizeof(real);
+    if (xlstm_check_fits(floor_bytes, "activations") != 0) {
+        lm_acts_free(m, a);
+        return -1;
+    }
     arena ar = {NULL, 0};
     lm_acts_bind(m, a, &ar, B, T, train);
     a->buffer = xlstm_alloc(ar.used, sizeof(real), "activations");
@@ -238,6 +249,8 @@ int lm_forward(const xlstm_model *m, lm_acts *a, const int32_t *tokens, int B, i
 int xlstm_forward(xlstm_model *m, const int32_t *tokens, const int32_t *targets, int B, int T, float *loss)
 {
     if (B < 1 || T < 1) return xlstm_fail("forward: batch %d x length %d must both be >= 1", B, T);
+    if ((int64_t)B * T > INT_MAX)
+        return xlstm_fail("forward: batch %d x length %d is more than 2^31 - 1 tokens in one pass", B, T);
     int N = B * T, V = m->cfg.vocab_size, count;
     /* a failed or target-less forward leaves nothing for the backward */
     free(m->targets);

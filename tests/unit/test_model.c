@@ -299,8 +299,14 @@ static void test_bad_inputs(void)
     tok[2] = 5;
     CHECK(xlstm_forward(m, tok, tgt, 1, 4, NULL) != 0 && strstr(xlstm_errmsg(), "target -2"), "%s", xlstm_errmsg());
     CHECK(xlstm_forward(m, tok, NULL, 0, 4, NULL) != 0, "B = 0");
+    /* refused before the tokens are read: tok holds only 4 */
+    CHECK(xlstm_forward(m, tok, NULL, 65536, 65536, NULL) != 0 && strstr(xlstm_errmsg(), "2^31 - 1 tokens"), "%s",
+          xlstm_errmsg());
+    CHECK(xlstm_forward(m, tok, NULL, 1 << 20, 1 << 10, NULL) != 0 && strstr(xlstm_errmsg(), "activations: needs"),
+          "%s", xlstm_errmsg());
     CHECK(xlstm_backward(m) != 0, "backward without a forward with targets");
     CHECK(xlstm_model_set_mlstm_form(m, XLSTM_MLSTM_CHUNKWISE, 0) != 0, "chunk 0");
+    CHECK(xlstm_model_set_mlstm_form(m, 7, 64) != 0 && strstr(xlstm_errmsg(), "unknown form 7"), "%s", xlstm_errmsg());
     xlstm_model_free(m);
 }
 
