@@ -86,7 +86,8 @@ asan:
 bench: all
 	./$(BUILD)/xlstm bench $(BENCH_ARGS)
 
-# libFuzzer targets (clang), one per parser, built without BLAS/OpenMP under ASan+UBSan.
+# libFuzzer targets (clang), one per parser (fuzz_cli_VERB: a verb's flags), built without
+# BLAS/OpenMP under ASan+UBSan.
 # `make fuzz FUZZ_SECONDS=60 FUZZ_SEED=1` runs each for that long on its seed corpus (fuzz/corpus/NAME).
 FUZZ_TARGETS := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 60
@@ -98,6 +99,13 @@ build-fuzz/obj/%.o: %.c $(wildcard include/*.h src/*.h src/*/*.h)
 	clang $(FUZZ_CFLAGS) -c $< -o $@
 build-fuzz/%: fuzz/%.c $(LIB_SRC:%.c=build-fuzz/obj/%.o) build-fuzz/obj/src/cli/data.o
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ -lm
+# fuzz_cli_VERB includes src/cli/VERB.c (its parser is static): link every other CLI module
+define FUZZ_CLI_RULE
+build-fuzz/fuzz_cli_$(1): fuzz/fuzz_cli_$(1).c fuzz/cli_harness.h $(LIB_SRC:%.c=build-fuzz/obj/%.o) \
+  $(filter-out build-fuzz/obj/src/cli/main.o build-fuzz/obj/src/cli/$(1).o,$(CLI_SRC:%.c=build-fuzz/obj/%.o))
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $$@ $$(filter %.c %.o,$$^) -lm
+endef
+$(foreach verb,$(patsubst fuzz/fuzz_cli_%.c,%,$(wildcard fuzz/fuzz_cli_*.c)),$(eval $(call FUZZ_CLI_RULE,$(verb))))
 fuzz: $(FUZZ_TARGETS:%=build-fuzz/%)
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p build-fuzz/corpus/$$t; \

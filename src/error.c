@@ -13,10 +13,22 @@ const char *xlstm_errmsg(void) { return errmsg; }
 
 int xlstm_fail(const char *fmt, ...)
 {
+    char full[3 * 4096]; /* room for two paths of PATH_MAX and the words around them */
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(errmsg, sizeof errmsg, fmt, ap);
+    vsnprintf(full, sizeof full, fmt, ap);
     va_end(ap);
+    /* a message too long for errmsg keeps its beginning and its end, where one that quotes a
+     * long path says what was wrong, with "..." between */
+    size_t len = strlen(full);
+    if (len < sizeof errmsg) {
+        memcpy(errmsg, full, len + 1);
+    } else {
+        const size_t head = (sizeof errmsg - 4) / 2, tail = sizeof errmsg - 4 - head;
+        memcpy(errmsg, full, head);
+        memcpy(errmsg + head, "...", 3);
+        memcpy(errmsg + head + 3, full + len - tail, tail + 1);
+    }
     return -1;
 }
 

@@ -144,4 +144,8 @@ if [ -w /dev/full ]; then
     expect_error generate_stdout_full "cannot write to standard output" \
         sh -c '"$0" generate --model "$1" --prompt hi --max-tokens 8 > /dev/full' "$XLSTM" "$M"
 fi
+# a flag or path holding a newline or an escape byte is quoted with escapes: still one line
+# (found by fuzz_cli_generate)
+expect_error generate_newline_in_flag "unknown flag '--max\\\\ntokens'" "$XLSTM" generate --model "$M" "$(printf -- '--max\ntokens')"
+expect_error generate_escape_in_path "a\\\\x1bb: No such file" "$XLSTM" generate --model "$(printf 'a\033b')"
 exit 0

@@ -177,6 +177,9 @@ expect_error train_resume_missing_dir "does not exist" "$XLSTM" train --resume -
 expect_error train_existing_checkpoint "already holds a checkpoint" $T --data "$tmp/text.txt" --out "$tmp/short"
 expect_error train_resume_other_model "differs from the model" "$XLSTM" train --resume --out "$tmp/short" --model tiny
 expect_error train_resume_other_batch "batch-size differs" "$XLSTM" train --resume --out "$tmp/short" --batch-size 8
+# the checkpoint keeps --data as JSON text, so a path that is not UTF-8 could not be read
+# back by --resume: refused up front (found by fuzz_cli_train)
+expect_error train_data_not_utf8 "is not valid UTF-8" $T --data "$(printf 't\377.txt')"
 mkdir "$tmp/notrain"
 cp "$tmp/whole/model.safetensors" "$tmp/notrain/model.safetensors"
 cp "$tmp/whole/model.safetensors" "$tmp/notrain/optimizer.safetensors"
@@ -225,14 +228,6 @@ if truncate -s 8T "$tmp/huge.txt" 2> /dev/null; then
 else
     echo "SKIP train_data_beyond_memory (this file system has no 8 TB sparse files)"
 fi
-# last_line_error NAME PATTERN CMD...: exit 1 and the last stderr line matches (train first
-# prints its one-line summary of the run)
-last_line_error() {
-    name=$1; pattern=$2; shift 2
-    "$@" > "$tmp/out" 2> "$tmp/err" < /dev/null
-    rc=$?
-    if [ $rc -eq 1 ] && tail -1 "$tmp/err" | grep -q -- "$pattern"; then pass "$name"; else fail "$name"; echo "  exit $rc"; cat "$tmp/err"; fi
-}
 last_line_error train_batch_beyond_memory "activations: needs .* GB, more than this machine's memory" \
     "$XLSTM" train --data "$tmp/text.txt" --batch-size 4096 --context 8192 --out "$tmp/hugebatch"
 # ~3 GB of activations under a 2 GB limit (a machine with less memory refuses it up front)

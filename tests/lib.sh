@@ -27,6 +27,15 @@ expect_error() {
     fi
 }
 
+# last_line_error NAME PATTERN CMD...: exit 1 and the last stderr line matches PATTERN (for
+# verbs that print a line of progress, such as train's summary of the run, before failing)
+last_line_error() {
+    name=$1; pattern=$2; shift 2
+    "$@" > "$tmp/out" 2> "$tmp/err" < /dev/null
+    rc=$?
+    if [ $rc -eq 1 ] && tail -1 "$tmp/err" | grep -q -- "$pattern"; then pass "$name"; else fail "$name"; echo "  exit $rc"; cat "$tmp/err"; fi
+}
+
 # wait_until SECONDS CMD...: run CMD every 0.01 s (a short poll: some tests must act within
 # a few training steps) until it succeeds; fails after about SECONDS
 wait_until() {

@@ -2,6 +2,9 @@
 #ifndef XLSTM_CLI_H
 #define XLSTM_CLI_H
 
+#include <stdarg.h>
+#include <stddef.h>
+
 #include "xlstm.h"
 
 /* Print "xlstm: <message>" to stderr and exit 1: the CLI's only way to fail. */
@@ -11,10 +14,15 @@ _Noreturn void die(const char *fmt, ...)
 #endif
     ;
 
+/* Format fmt/ap into out (size >= 8) as one line: control bytes (a newline in a quoted
+ * flag or path) become escapes such as \n and \x1b. */
+void error_line(char *out, size_t size, const char *fmt, va_list ap);
+
 int cmd_verify(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_experiment(int argc, char **argv);
 
 #endif

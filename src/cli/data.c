@@ -11,30 +11,42 @@
 #include "data.h"
 #include "common.h"
 
+/* Append the bytes of file `path` to *buf. A NUL byte ends the read at once (binary data:
+ * /dev/zero would otherwise be read until memory runs out); a file or a growth of *buf
+ * beyond the machine's memory is refused before allocating. */
 static int append_file(const char *path, uint8_t **buf, size_t *len, size_t *cap)
 {
     FILE *f = fopen(path, "rb");
     if (!f) return xlstm_fail("%s: cannot open (%s)", path, strerror(errno));
+    struct stat st;
+    int rc = fstat(fileno(f), &st) == 0 ? xlstm_check_fits((double)*len + (double)st.st_size, path) : 0;
     uint8_t chunk[1 << 16];
-    size_t got;
-    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0) {
+    size_t got, offset = 0; /* in this file */
+    while (rc == 0 && (got = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        const uint8_t *nul = memchr(chunk, 0, got);
+        if (nul) {
+            rc = xlstm_fail("%s: binary data (a NUL byte at offset %zu); expected text", path, offset + (size_t)(nul - chunk));
+            break;
+        }
         if (*len + got > *cap) {
             size_t nc = *cap ? *cap : 1 << 20;
             while (nc < *len + got) nc *= 2;
+            if ((rc = xlstm_check_fits((double)nc, path)) != 0) break;
             uint8_t *nb = realloc(*buf, nc);
             if (!nb) {
-                fclose(f);
-                return xlstm_fail("%s: out of memory", path);
+                rc = xlstm_fail("%s: out of memory", path);
+                break;
             }
             *buf = nb;
             *cap = nc;
         }
         memcpy(*buf + *len, chunk, got);
         *len += got;
+        offset += got;
     }
-    int err = ferror(f);
+    if (rc == 0 && ferror(f)) rc = xlstm_fail("%s: read error", path);
     fclose(f);
-    return err ? xlstm_fail("%s: read error", path) : 0;
+    return rc;
 }
 
 static int cmp_names(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
@@ -71,6 +83,19 @@ static int append_dir(const char *path, uint8_t **buf, size_t *len, size_t *cap)
     return rc;
 }
 
+int text_check(const uint8_t *bytes, size_t n, const char *label)
+{
+    if (n == 0) return xlstm_fail("%s: no data (empty)", label);
+    size_t control = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = bytes[i];
+        if (c == 0) return xlstm_fail("%s: binary data (a NUL byte at offset %zu); expected text", label, i);
+        control += c < 32 && c != '\t' && c != '\n' && c != '\r' && c != '\f';
+    }
+    if (control * 100 > n) return xlstm_fail("%s: binary data (%zu control bytes in %zu); expected text", label, control, n);
+    return 0;
+}
+
 int text_load(const char *path, uint8_t **bytes, size_t *n)
 {
     *bytes = NULL;
@@ -79,26 +104,31 @@ int text_load(const char *path, uint8_t **bytes, size_t *n)
     if (stat(path, &st) != 0) return xlstm_fail("%s: %s", path, strerror(errno));
     size_t cap = 0;
     int rc = S_ISDIR(st.st_mode) ? append_dir(path, bytes, n, &cap) : append_file(path, bytes, n, &cap);
-    if (rc == 0 && *n == 0) rc = xlstm_fail("%s: no data (empty)", path);
-    if (rc == 0) {
-        size_t control = 0;
-        for (size_t i = 0; i < *n; i++) {
-            uint8_t c = (*bytes)[i];
-            if (c == 0) {
-                rc = xlstm_fail("%s: binary data (a NUL byte at offset %zu); expected text", path, i);
-                break;
-            }
-            control += c < 32 && c != '\t' && c != '\n' && c != '\r' && c != '\f';
-        }
-        if (rc == 0 && control * 100 > *n)
-            rc = xlstm_fail("%s: binary data (%zu control bytes in %zu); expected text", path, control, *n);
-    }
+    if (rc == 0) rc = text_check(*bytes, *n, path);
     if (rc != 0) {
         free(*bytes);
         *bytes = NULL;
         *n = 0;
     }
     return rc;
+}
+
+/* The bundled corpus is validated on its last chapters; other data on its last 5%. */
+#define BUNDLED_VAL_MARK "CHAPTER 131."
+#define VAL_FRACTION 0.05
+
+static size_t find_text(const uint8_t *b, size_t n, const char *s)
+{
+    size_t k = strlen(s);
+    for (size_t i = 0; i + k <= n; i++)
+        if (memcmp(b + i, s, k) == 0) return i;
+    return n;
+}
+
+size_t text_val_start(const uint8_t *bytes, size_t n, int bundled)
+{
+    size_t start = bundled ? find_text(bytes, n, BUNDLED_VAL_MARK) : n;
+    return start < n ? start : n - (size_t)((double)n * VAL_FRACTION);
 }
 
 const char *default_corpus_path(void)

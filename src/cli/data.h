@@ -11,6 +11,13 @@
  * empty data, binary data (NUL bytes, or more than 1% control bytes other than tab, newline,
  * carriage return and form feed). *bytes is malloc'd. */
 int text_load(const char *path, uint8_t **bytes, size_t *n);
+/* The text test of text_load on bytes in memory: 0, or -1 with a message naming `label`. */
+int text_check(const uint8_t *bytes, size_t n, const char *label);
+
+/* Where the validation split of n bytes of text begins (training [0, start), validation
+ * [start, n)): for the bundled corpus (bundled != 0) at "CHAPTER 131.", chapters 131 to the
+ * end (about 5%); for other data, or the bundled one without that line, the last 5%. */
+size_t text_val_start(const uint8_t *bytes, size_t n, int bundled);
 
 /* The bundled corpus (Moby-Dick): data/moby_dick.txt, looked up in the working directory
  * and then next to the executable (and its parent). NULL if not found. */

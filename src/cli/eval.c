@@ -11,9 +11,9 @@
 #include "cli.h"
 #include "data.h"
 #include "model_arg.h"
+#include "position_loss.h"
 
 #define BYTE_VOCAB 256
-#define FIRST_BUCKET 64 /* positions [0, 64), then buckets doubling in size */
 
 static void usage(void)
 {
@@ -31,33 +31,8 @@ static void usage(void)
            "  --batch-size N    windows per forward pass (default 8)\n"
            "  --max-bytes N     use only the first N bytes of the data\n"
            "  --csv FILE        also write the position table as CSV (start,end,tokens,loss,bpb)\n",
-           FIRST_BUCKET, FIRST_BUCKET, 2 * FIRST_BUCKET, 2 * FIRST_BUCKET, 4 * FIRST_BUCKET);
-}
-
-/* Adds each position's loss -log softmax(logits)[target], in double, into pos_loss [T].
- * logits [B, T, V], targets [B, T]. */
-static void add_position_losses(const xlstm_real *logits, const int32_t *targets, int B, int T, int V,
-                                double *pos_loss)
-{
-    for (int b = 0; b < B; b++)
-        for (int t = 0; t < T; t++) {
-            const xlstm_real *l = logits + ((size_t)b * T + t) * V;
-            double max = l[0], sum = 0;
-            for (int v = 1; v < V; v++) max = l[v] > max ? l[v] : max;
-            for (int v = 0; v < V; v++) sum += exp((double)l[v] - max);
-            pos_loss[t] += max + log(sum) - (double)l[targets[(size_t)b * T + t]];
-        }
-}
-
-/* Bucket edges 0, 64, 128, 256, ... up to T (the last bucket ends at T); returns the count
- * of buckets. edges needs room for 64 entries. */
-static int bucket_edges(int T, int *edges)
-{
-    int n = 0;
-    edges[n++] = 0;
-    for (long e = FIRST_BUCKET; e < T; e *= 2) edges[n++] = (int)e;
-    edges[n] = T;
-    return n;
+           POSITION_FIRST_BUCKET, POSITION_FIRST_BUCKET, 2 * POSITION_FIRST_BUCKET, 2 * POSITION_FIRST_BUCKET,
+           4 * POSITION_FIRST_BUCKET);
 }
 
 int cmd_eval(int argc, char **argv)
@@ -136,7 +111,7 @@ int cmd_eval(int argc, char **argv)
     printf("eval: %s on %s: %zu windows of %d tokens (%.0f predictions)\n", model_path, data, windows, T, n);
     printf("loss %.8f perplexity %.6f bpb %.8f\n", loss, exp(loss), loss / log(2.0));
     printf("%-20s %12s %12s %12s\n", "positions", "tokens", "loss", "bpb");
-    int edges[64], nb = bucket_edges(T, edges);
+    int edges[POSITION_MAX_BUCKETS + 1], nb = bucket_edges(T, edges);
     for (int k = 0; k < nb; k++) {
         double sum = 0;
         for (int t = edges[k]; t < edges[k + 1]; t++) sum += pos_loss[t];

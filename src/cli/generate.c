@@ -48,8 +48,10 @@ static int32_t *parse_token_list(const char *list, int V, int *n)
     for (size_t i = 0; i < count; i++) {
         char *end;
         long v = strtol(c, &end, 10);
-        if (end == c || (*end && *end != ',') || v < 0 || v >= V)
+        if (end == c || (*end && *end != ',') || v < 0 || v >= V) {
+            free(ids);
             die("generate: --tokens entry %zu is not a token id in [0, %d)", i + 1, V);
+        }
         ids[i] = (int32_t)v;
         c = *end ? end + 1 : end;
     }
@@ -92,44 +94,57 @@ static void emit(int token, int bytes, long i)
     if (fflush(stdout) != 0 || ferror(stdout)) die("generate: cannot write to standard output");
 }
 
-int cmd_generate(int argc, char **argv)
+typedef struct {
+    const char *model_path, *config, *prompt, *token_list;
+    long max_tokens;
+    uint64_t seed;
+    sampler_opts sampler;
+} generate_opts;
+
+/* Parse and check the flags (dying on a bad one); returns 1 if --help was asked for. */
+static int parse_args(generate_opts *o, int argc, char **argv)
 {
-    const char *model_path = NULL, *config = NULL, *prompt = NULL, *token_list = NULL;
-    long max_tokens = 256;
-    uint64_t seed = 1337;
-    sampler_opts opt = sampler_defaults();
+    *o = (generate_opts){.max_tokens = 256, .seed = 1337, .sampler = sampler_defaults()};
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage();
-            return 0;
+            return 1;
         } else if (strcmp(a, "--model") == 0) {
-            model_path = flag_value("generate", argc, argv, &i);
+            o->model_path = flag_value("generate", argc, argv, &i);
         } else if (strcmp(a, "--config") == 0) {
-            config = flag_value("generate", argc, argv, &i);
+            o->config = flag_value("generate", argc, argv, &i);
         } else if (strcmp(a, "--prompt") == 0) {
-            prompt = flag_value("generate", argc, argv, &i);
+            o->prompt = flag_value("generate", argc, argv, &i);
         } else if (strcmp(a, "--tokens") == 0) {
-            token_list = flag_value("generate", argc, argv, &i);
+            o->token_list = flag_value("generate", argc, argv, &i);
         } else if (strcmp(a, "--max-tokens") == 0) {
-            max_tokens = flag_long("generate", a, flag_value("generate", argc, argv, &i), 0, LONG_MAX);
+            o->max_tokens = flag_long("generate", a, flag_value("generate", argc, argv, &i), 0, LONG_MAX);
         } else if (strcmp(a, "--temperature") == 0) {
-            opt.temperature = flag_double("generate", a, flag_value("generate", argc, argv, &i));
+            o->sampler.temperature = flag_double("generate", a, flag_value("generate", argc, argv, &i));
         } else if (strcmp(a, "--top-k") == 0) {
-            opt.top_k = (int)flag_long("generate", a, flag_value("generate", argc, argv, &i), 0, INT_MAX);
+            o->sampler.top_k = (int)flag_long("generate", a, flag_value("generate", argc, argv, &i), 0, INT_MAX);
         } else if (strcmp(a, "--top-p") == 0) {
-            opt.top_p = flag_double("generate", a, flag_value("generate", argc, argv, &i));
+            o->sampler.top_p = flag_double("generate", a, flag_value("generate", argc, argv, &i));
         } else if (strcmp(a, "--seed") == 0) {
-            seed = flag_u64("generate", a, flag_value("generate", argc, argv, &i));
+            o->seed = flag_u64("generate", a, flag_value("generate", argc, argv, &i));
         } else {
             die("generate: unknown flag '%s' (see xlstm generate --help)", a);
         }
     }
-    if (!model_path) die("generate: no --model given (see xlstm generate --help)");
-    if (prompt && token_list) die("generate: give the prompt as --prompt or as --tokens, not both");
-    if (sampler_check(&opt) != 0) die("generate: %s", xlstm_errmsg());
+    if (!o->model_path) die("generate: no --model given (see xlstm generate --help)");
+    if (o->prompt && o->token_list) die("generate: give the prompt as --prompt or as --tokens, not both");
+    if (sampler_check(&o->sampler) != 0) die("generate: %s", xlstm_errmsg());
+    return 0;
+}
 
-    xlstm_model *m = open_model(model_path, config);
+int cmd_generate(int argc, char **argv)
+{
+    generate_opts o;
+    if (parse_args(&o, argc, argv)) return 0;
+    const char *token_list = o.token_list, *prompt = o.prompt;
+    const long max_tokens = o.max_tokens;
+    xlstm_model *m = open_model(o.model_path, o.config);
     int V = xlstm_model_config(m)->vocab_size, bytes = V == BYTE_VOCAB, n;
     if (!token_list && !bytes)
         die("generate: this model's vocabulary is %d tokens, not %d bytes: give the prompt as --tokens ID,ID,...",
@@ -146,7 +161,7 @@ int cmd_generate(int argc, char **argv)
     xlstm_state *st;
     xlstm_real *logits = malloc((size_t)V * sizeof *logits);
     if (!logits) die("generate: out of memory");
-    if (sampler_init(&smp, V, opt, seed) != 0 || xlstm_state_create(m, &st) != 0 ||
+    if (sampler_init(&smp, V, o.sampler, o.seed) != 0 || xlstm_state_create(m, &st) != 0 ||
         xlstm_prefill(m, st, tokens, n, logits) != 0)
         die("generate: %s", xlstm_errmsg());
     for (long i = 0; i < max_tokens; i++) {

@@ -8,12 +8,12 @@
 
 void die(const char *fmt, ...)
 {
+    char line[4096];
     va_list ap;
-    fprintf(stderr, "xlstm: ");
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    error_line(line, sizeof line, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\n");
+    fprintf(stderr, "xlstm: %s\n", line);
     exit(1);
 }
 
@@ -25,6 +25,7 @@ static void usage(FILE *out)
                  "  train         train a byte-level model on text (default: the bundled Moby-Dick)\n"
                  "  generate      continue a prompt with a model (sampling or greedy)\n"
                  "  eval          loss, perplexity and bits per byte on a text, by position\n"
+                 "  experiment    the paper's claims at small scale: formal languages, MQAR, extrapolation\n"
                  "  bench         speed of named configurations (tokens/s, GFLOP/s, memory)\n"
                  "  version       print the build (BLAS, threads, precision)\n");
 }
@@ -40,6 +41,7 @@ int main(int argc, char **argv)
     if (strcmp(verb, "train") == 0) return cmd_train(argc - 2, argv + 2);
     if (strcmp(verb, "generate") == 0) return cmd_generate(argc - 2, argv + 2);
     if (strcmp(verb, "eval") == 0) return cmd_eval(argc - 2, argv + 2);
+    if (strcmp(verb, "experiment") == 0) return cmd_experiment(argc - 2, argv + 2);
     if (strcmp(verb, "bench") == 0) return cmd_bench(argc - 2, argv + 2);
     if (strcmp(verb, "version") == 0 || strcmp(verb, "--version") == 0) {
         printf("xlstm.c %s\n", xlstm_build_info());

@@ -7,6 +7,7 @@
 
 #include "common.h"
 #include "cli/metrics.h"
+#include "cli/svg_plot.h"
 #include "io/atomic.h"
 #include "io/json.h"
 
@@ -101,90 +102,27 @@ int metrics_append(metrics_log *l, long step, long tokens, double lr, double los
     return 0;
 }
 
-/* ---------------------------------------------------------------- loss.svg */
-
-/* Plot area inside a W x H canvas. */
-enum { W = 720, H = 440, LEFT = 70, RIGHT = 20, TOP = 40, BOTTOM = 55 };
-
-typedef struct {
-    double x0, x1, y0, y1;
-} plot_box;
-
-/* Take y into the vertical range (a skipped update's NaN loss is left out). */
-static void widen(plot_box *b, double y)
-{
-    if (!isfinite(y)) return;
-    b->y0 = fmin(b->y0, y);
-    b->y1 = fmax(b->y1, y);
-}
-
-static double px(const plot_box *b, double x) { return LEFT + (x - b->x0) / (b->x1 - b->x0) * (W - LEFT - RIGHT); }
-static double py(const plot_box *b, double y) { return H - BOTTOM - (y - b->y0) / (b->y1 - b->y0) * (H - TOP - BOTTOM); }
-
-/* A "nice" tick spacing (1, 2 or 5 times a power of ten) giving about 6 ticks over span. */
-static double tick_step(double span)
-{
-    double raw = span / 6, p = pow(10, floor(log10(raw))), r = raw / p;
-    return (r < 1.5 ? 1 : r < 3.5 ? 2 : r < 7.5 ? 5 : 10) * p;
-}
-
-static void axes(json_writer *w, const plot_box *b)
-{
-    double xs = tick_step(b->x1 - b->x0), ys = tick_step(b->y1 - b->y0);
-    jw_printf(w, "<rect x='%d' y='%d' width='%d' height='%d' fill='none' stroke='#444'/>\n", LEFT, TOP,
-              W - LEFT - RIGHT, H - TOP - BOTTOM);
-    for (double x = ceil(b->x0 / xs) * xs; x <= b->x1 + 1e-9 * xs; x += xs)
-        jw_printf(w, "<line x1='%.1f' y1='%d' x2='%.1f' y2='%d' stroke='#ddd'/><text x='%.1f' y='%d' "
-                     "text-anchor='middle'>%g</text>\n", px(b, x), TOP, px(b, x), H - BOTTOM, px(b, x), H - BOTTOM + 18, x);
-    for (double y = ceil(b->y0 / ys) * ys; y <= b->y1 + 1e-9 * ys; y += ys)
-        jw_printf(w, "<line x1='%d' y1='%.1f' x2='%d' y2='%.1f' stroke='#ddd'/><text x='%d' y='%.1f' "
-                     "text-anchor='end'>%g</text>\n", LEFT, py(b, y), W - RIGHT, py(b, y), LEFT - 6, py(b, y) + 4, y);
-    jw_printf(w, "<text x='%d' y='%d' text-anchor='middle'>step</text>\n", (LEFT + W - RIGHT) / 2, H - 15);
-    jw_printf(w, "<text transform='translate(18,%d) rotate(-90)' text-anchor='middle'>loss (bits per byte)</text>\n",
-              (TOP + H - BOTTOM) / 2);
-}
-
-static void curve(json_writer *w, const plot_box *b, const double *x, const double *y, long n, const char *color,
-                  int dots)
-{
-    jw_printf(w, "<polyline fill='none' stroke='%s' stroke-width='1.5' points='", color);
-    for (long i = 0; i < n; i++)
-        if (isfinite(y[i])) jw_printf(w, "%.1f,%.1f ", px(b, x[i]), py(b, y[i] / LN2)); /* skipped updates: NaN */
-    jw_raw(w, "'/>\n");
-    for (long i = 0; dots && i < n; i++)
-        if (isfinite(y[i])) jw_printf(w, "<circle cx='%.1f' cy='%.1f' r='3' fill='%s'/>\n", px(b, x[i]), py(b, y[i] / LN2), color);
-}
-
+/* loss.svg: the training loss of every step and the validation loss, in bits per byte */
 int metrics_plot(const metrics_log *l)
 {
-    plot_box b = {0, 1, INFINITY, -INFINITY};
+    double *train = xlstm_alloc((size_t)l->ntrain + 1, sizeof(double), "loss plot");
+    double *val = xlstm_alloc((size_t)l->nval + 1, sizeof(double), "loss plot");
+    if (train == NULL || val == NULL) {
+        xlstm_free(train);
+        xlstm_free(val);
+        return -1;
+    }
+    svg_plot p = {"xlstm train: loss", "step", "loss (bits per byte)", 0, 1, 0, NAN, NULL};
     for (long i = 0; i < l->ntrain; i++) {
-        b.x1 = fmax(b.x1, l->train_step[i]);
-        widen(&b, l->train_loss[i] / LN2);
+        p.x1 = fmax(p.x1, l->train_step[i]);
+        train[i] = l->train_loss[i] / LN2;
     }
-    for (long i = 0; i < l->nval; i++) widen(&b, l->val_loss[i] / LN2);
-    if (!(b.y1 > b.y0)) { /* no points yet, or a flat line */
-        b.y0 = isfinite(b.y0) ? b.y0 - 1 : 0;
-        b.y1 = b.y0 + 2;
-    }
-    b.y0 = floor(b.y0 * 2) / 2;
-    json_writer w; /* used as a text buffer */
-    jw_init(&w);
-    jw_printf(&w, "<svg xmlns='http://www.w3.org/2000/svg' width='%d' height='%d' font-family='sans-serif' "
-                  "font-size='12'>\n<rect width='100%%' height='100%%' fill='white'/>\n", W, H);
-    jw_printf(&w, "<text x='%d' y='24' text-anchor='middle' font-size='15'>xlstm train: loss</text>\n", W / 2);
-    axes(&w, &b);
-    curve(&w, &b, l->train_step, l->train_loss, l->ntrain, "#1f77b4", 0);
-    curve(&w, &b, l->val_step, l->val_loss, l->nval, "#ff7f0e", 1);
-    jw_printf(&w, "<text x='%d' y='%d' fill='#1f77b4' text-anchor='end'>train (per step)</text>\n", W - RIGHT - 8,
-              TOP + 18);
-    jw_printf(&w, "<text x='%d' y='%d' fill='#ff7f0e' text-anchor='end'>validation</text>\n", W - RIGHT - 8, TOP + 34);
-    jw_raw(&w, "</svg>\n");
-    char *text;
-    size_t len;
-    if (jw_finish(&w, &text, &len) != 0) return -1;
-    int rc = atomic_write_file(l->svg_path, text, len);
-    xlstm_free(text);
+    for (long i = 0; i < l->nval; i++) val[i] = l->val_loss[i] / LN2;
+    const svg_series s[2] = {{"train (per step)", "#1f77b4", l->train_step, train, l->ntrain, 0},
+                             {"validation", "#ff7f0e", l->val_step, val, l->nval, 1}};
+    int rc = svg_plot_write(l->svg_path, &p, s, 2);
+    xlstm_free(train);
+    xlstm_free(val);
     return rc;
 }
 

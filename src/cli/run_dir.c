@@ -1,7 +1,9 @@
 /* run_dir.c — saving and loading the checkpoint of a training run (see run_dir.h). */
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +11,7 @@
 
 #include "common.h"
 #include "cli/run_dir.h"
+#include "io/atomic.h"
 #include "io/safetensors.h"
 
 #define FORMAT "xlstm.c train state 1"
@@ -100,6 +103,51 @@ static int64_t model_step(const char *path)
     return v;
 }
 
+/* Is process pid running? Our own pid is a predecessor's: this process writes nothing
+ * before run_clean. */
+static int process_alive(long pid)
+{
+    if (pid == (long)getpid() || pid > INT_MAX) return 0;
+    return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
+/* The files of a run directory that are written atomically (run_save, cli/metrics.c). */
+static const char *const written[] = {"model.safetensors", "optimizer.safetensors", "metrics.csv", "loss.svg"};
+
+/* Remove the temporary files of `written` in dir whose writer is gone. */
+static int remove_dead_temporaries(const char *dir, DIR *d)
+{
+    const struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        long pid;
+        int ours = 0;
+        for (size_t i = 0; i < sizeof written / sizeof written[0] && !ours; i++)
+            ours = atomic_temp_of(e->d_name, written[i], &pid);
+        if (!ours || process_alive(pid)) continue;
+        char path[PATH_MAX];
+        if (join(path, dir, e->d_name) != 0) return -1;
+        if (unlink(path) != 0 && errno != ENOENT) return xlstm_fail("cannot remove %s: %s", path, strerror(errno));
+    }
+    return 0;
+}
+
+int run_clean(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL) return errno == ENOENT || errno == ENOTDIR ? 0 : xlstm_fail("cannot list %s: %s", dir, strerror(errno));
+    int rc = remove_dead_temporaries(dir, d);
+    closedir(d);
+    char model[PATH_MAX], opt[PATH_MAX], csv[PATH_MAX];
+    if (rc != 0 || join(model, dir, "model.safetensors") || join(opt, dir, "optimizer.safetensors") ||
+        join(csv, dir, "metrics.csv"))
+        return -1;
+    /* a first checkpoint killed between its two files */
+    if (access(opt, F_OK) != 0 && errno == ENOENT && access(csv, F_OK) == 0 && model_step(model) >= 0 &&
+        unlink(model) != 0)
+        return xlstm_fail("cannot remove %s: %s", model, strerror(errno));
+    return 0;
+}
+
 /* Read the optimizer state file into o (allocated for `n` parameters once known) and pos. */
 static int load_optimizer(const char *path, adamw *o, run_position *pos, int64_t *t)
 {
@@ -140,17 +188,20 @@ int run_load(const char *dir, xlstm_model **m, adamw *o, run_position *pos)
         join(opt, dir, "optimizer.safetensors") || load_optimizer(opt, o, pos, &t) != 0)
         goto fail;
     o->t = t;
-    /* a crash between the two renames of a save leaves the matching model as model.prev */
-    if (model_step(model) != pos->step) {
-        if (model_step(prev) != pos->step) {
-            xlstm_fail("%s: no model file at the optimizer state's step %lld (model.safetensors is at %lld)", dir,
-                       (long long)pos->step, (long long)model_step(model));
+    /* a crash between the two renames of a save leaves the matching model as model.prev;
+     * one after them leaves an older model there, which is of no use */
+    if (model_step(model) == pos->step) {
+        if (unlink(prev) != 0 && errno != ENOENT) {
+            xlstm_fail("cannot remove %s: %s", prev, strerror(errno));
             goto fail;
         }
-        if (rename(prev, model) != 0) {
-            xlstm_fail("cannot rename %s to %s: %s", prev, model, strerror(errno));
-            goto fail;
-        }
+    } else if (model_step(prev) != pos->step) {
+        xlstm_fail("%s: no model file at the optimizer state's step %lld (model.safetensors is at %lld)", dir,
+                   (long long)pos->step, (long long)model_step(model));
+        goto fail;
+    } else if (rename(prev, model) != 0) {
+        xlstm_fail("cannot rename %s to %s: %s", prev, model, strerror(errno));
+        goto fail;
     }
     if (xlstm_model_load(m, model) != 0) goto fail;
     if (xlstm_model_num_params(*m) != o->n) {

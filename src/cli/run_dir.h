@@ -9,7 +9,10 @@
  * Each file is written atomically (temporary file, fsync, rename), model first. So that a
  * crash between the two renames loses nothing, the previous model is kept as a hard link
  * model.prev.safetensors until the optimizer state has been renamed into place; loading
- * takes whichever model has the optimizer state's step. */
+ * takes whichever model has the optimizer state's step.
+ *
+ * No single trainer holds the directory (there is no lock): two trainers in one directory
+ * would interleave their checkpoints. */
 #ifndef XLSTM_CLI_RUN_DIR_H
 #define XLSTM_CLI_RUN_DIR_H
 
@@ -25,6 +28,14 @@ typedef struct {
     char *args_json;  /* the training options (malloc'd; NULL when saving takes them as given) */
 } run_position;
 
+/* Before a run starts or resumes in dir: remove what interrupted runs left behind. That is
+ * the temporary files (see io/atomic.h) of the checkpoint, metrics.csv and loss.svg whose
+ * writer is gone (a live process's are kept: it may still be writing), and the model of a
+ * first checkpoint that was cut off before its optimizer state (a model.safetensors saved
+ * by run_save beside the run's metrics.csv, but no optimizer.safetensors: nothing can
+ * resume from it, and it would stop a new run from starting). A dir that does not exist
+ * or is not a directory is left to the caller. */
+int run_clean(const char *dir);
 /* Does dir hold a checkpoint (its optimizer state file)? */
 int run_has_checkpoint(const char *dir);
 /* Write the checkpoint; on failure (message set) the previous one is intact. */

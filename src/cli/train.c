@@ -36,9 +36,6 @@
 #include "rng.h"
 
 #define LN2 0.69314718055994530942
-/* The bundled corpus is validated on its last chapters; other data on its last 5%. */
-#define BUNDLED_VAL_MARK "CHAPTER 131."
-#define VAL_FRACTION 0.05
 
 /* ---------------------------------------------------------------- options */
 
@@ -179,6 +176,8 @@ static void set_option(train_opts *o, const opt_spec *s, const char *v)
     switch (s->type) {
     case T_STR:
         if (!*v) die("train: %s needs a non-empty value", s->flag);
+        if (s->resume != LOCAL && !json_utf8_valid(v, strlen(v)))
+            die("train: %s '%s' is not valid UTF-8 (the checkpoint keeps it as JSON text)", s->flag, v);
         *FIELD(o, s, const char *) = v;
         break;
     case T_LONG: *FIELD(o, s, long) = flag_long("train", s->flag, v, (long)s->min, (long)s->max); break;
@@ -195,14 +194,14 @@ static void set_option(train_opts *o, const opt_spec *s, const char *v)
 }
 
 /* Parse argv into o (a flag given twice: the last one counts); given[i] records whether
- * specs[i] was on the command line. */
-static void parse_args(train_opts *o, int given[NSPECS], int argc, char **argv)
+ * specs[i] was on the command line. Returns 1 if --help was asked for. */
+static int parse_args(train_opts *o, int given[NSPECS], int argc, char **argv)
 {
     *o = defaults;
     for (int i = 0; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             help();
-            exit(0);
+            return 1;
         }
         int k = spec_index(argv[i]);
         if (k == NSPECS) die("train: unknown flag '%s' (see xlstm train --help)", argv[i]);
@@ -210,6 +209,7 @@ static void parse_args(train_opts *o, int given[NSPECS], int argc, char **argv)
         set_option(o, &specs[k], specs[k].type == T_SWITCH ? "" : flag_value("train", argc, argv, &i));
     }
     if (was_given(given, "--model") && was_given(given, "--config")) die("train: give --model or --config, not both");
+    return 0;
 }
 
 /* The KEEP and FIXED options as JSON, stored with the checkpoint (malloc'd). */
@@ -238,7 +238,8 @@ static char *options_json(const train_opts *o)
     }
     jw_raw(&w, "}");
     char *text, *copy;
-    if (jw_finish(&w, &text, NULL) != 0 || !(copy = strdup(text))) die("train: out of memory");
+    if (jw_finish(&w, &text, NULL) != 0) die("train: %s", xlstm_errmsg());
+    if (!(copy = strdup(text))) die("train: out of memory");
     xlstm_free(text);
     return copy;
 }
@@ -298,21 +299,12 @@ typedef struct {
     size_t n, ntrain; /* training split [0, ntrain), validation [ntrain, n) */
 } corpus;
 
-static size_t find_text(const uint8_t *b, size_t n, const char *s)
-{
-    size_t k = strlen(s);
-    for (size_t i = 0; i + k <= n; i++)
-        if (memcmp(b + i, s, k) == 0) return i;
-    return n;
-}
-
 static void load_corpus(corpus *c, const train_opts *o)
 {
     const char *path = o->data ? o->data : default_corpus_path();
     if (path == NULL) die("train: the bundled corpus data/moby_dick.txt was not found; give --data PATH");
     if (text_load(path, &c->bytes, &c->n) != 0) die("train: --data %s", xlstm_errmsg());
-    c->ntrain = o->data ? c->n : find_text(c->bytes, c->n, BUNDLED_VAL_MARK);
-    if (c->ntrain == c->n) c->ntrain = c->n - (size_t)((double)c->n * VAL_FRACTION);
+    c->ntrain = text_val_start(c->bytes, c->n, o->data == NULL);
     if (c->ntrain < (size_t)o->context + 1)
         die("train: %s: the training split has %zu bytes, too few for --context %ld (it needs %ld)", path, c->ntrain,
             o->context, o->context + 1);
@@ -601,6 +593,7 @@ static void steps_from_tokens(train_opts *o, const int given[NSPECS])
 static void setup(trainer *tr, int given[NSPECS], json_value *saved_args)
 {
     train_opts *o = &tr->o;
+    if (run_clean(o->out) != 0) die("train: %s", xlstm_errmsg());
     check_run_dir(o);
     if (o->resume) {
         if (run_load(o->out, &tr->m, &tr->opt, &tr->pos) != 0) die("train: --resume: %s", xlstm_errmsg());
@@ -652,7 +645,7 @@ int cmd_train(int argc, char **argv)
     trainer tr = {0};
     int given[NSPECS] = {0};
     json_value saved_args = {0};
-    parse_args(&tr.o, given, argc, argv);
+    if (parse_args(&tr.o, given, argc, argv)) return 0;
 #ifdef _OPENMP
     if (tr.o.threads > 0) omp_set_num_threads((int)tr.o.threads);
 #endif

@@ -1,12 +1,16 @@
 /* atomic.c — atomic file replacement (temporary file, fsync, rename, fsync the directory). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "common.h"
 #include "io/atomic.h"
+
+/* A temporary file is named target TMP_INFIX pid. */
+#define TMP_INFIX ".tmp."
 
 static void release(atomic_file *f)
 {
@@ -27,7 +31,7 @@ int atomic_open(atomic_file *f, const char *path)
         return -1;
     }
     memcpy(f->path, path, n + 1);
-    snprintf(f->tmp, n + 32, "%s.tmp.%ld", path, (long)getpid());
+    snprintf(f->tmp, n + 32, "%s" TMP_INFIX "%ld", path, (long)getpid());
     f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (f->fd < 0) {
         int err = errno;
@@ -101,4 +105,20 @@ int atomic_write_file(const char *path, const void *buf, size_t n)
     if (atomic_open(&f, path) != 0) return -1;
     atomic_write(&f, buf, n);
     return atomic_commit(&f);
+}
+
+int atomic_temp_of(const char *name, const char *target, long *pid)
+{
+    size_t n = strlen(target), k = strlen(TMP_INFIX);
+    if (strncmp(name, target, n) != 0 || strncmp(name + n, TMP_INFIX, k) != 0) return 0;
+    const char *d = name + n + k;
+    long v = 0;
+    if (*d < '1' || *d > '9') return 0; /* getpid() is positive, printed without leading zeros */
+    for (; *d >= '0' && *d <= '9'; d++) {
+        if (v > (LONG_MAX - 9) / 10) return 0;
+        v = 10 * v + (*d - '0');
+    }
+    if (*d != 0) return 0;
+    *pid = v;
+    return 1;
 }

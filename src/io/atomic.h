@@ -25,5 +25,9 @@ int atomic_commit(atomic_file *f);
 void atomic_abort(atomic_file *f);
 /* The whole file at once. */
 int atomic_write_file(const char *path, const void *buf, size_t n);
+/* Is the file name `name` a temporary file of the target file name `target` (both without
+ * a directory: "target.tmp.<pid>")? Then *pid is the process that wrote it: one killed
+ * while writing leaves its temporary file behind, for its successor to remove. */
+int atomic_temp_of(const char *name, const char *target, long *pid);
 
 #endif

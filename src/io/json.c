@@ -479,8 +479,20 @@ void jw_printf(json_writer *w, const char *fmt, ...)
     w->len += (size_t)n;
 }
 
+int json_utf8_valid(const char *s, size_t n)
+{
+    for (size_t i = 0, k; i < n; i += k)
+        if ((k = utf8_seq_len((const unsigned char *)s + i, n - i)) == 0) return 0;
+    return 1;
+}
+
 void jw_string(json_writer *w, const char *s)
 {
+    if (!json_utf8_valid(s, strlen(s))) { /* JSON text is Unicode: the reader would refuse it */
+        if (!w->failed) xlstm_fail("json writer: cannot write a string that is not valid UTF-8");
+        w->failed = 1;
+        return;
+    }
     jw_raw(w, "\"");
     while (*s) {
         size_t run = strcspn(s, "\"\\\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d\x0e\x0f"

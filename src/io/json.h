@@ -49,6 +49,8 @@ const json_value *json_at(const json_value *v, size_t i);
 const char *json_type_name(enum json_type t);
 /* The string has no embedded NUL, so it can be used as a C string. */
 int json_is_cstring(const json_value *v);
+/* 1 if s[0, n) is valid UTF-8 (no overlong forms, surrogates or code points > U+10FFFF). */
+int json_utf8_valid(const char *s, size_t n);
 
 /* ---------------------------------------------------------------- writer
  * Appends build a NUL-terminated text; the first failure (out of memory, non-finite

@@ -166,6 +166,18 @@ static void test_writer(void)
     jw_raw(&w, "x");
     CHECK(jw_finish(&w, &out, &len) != 0 && strstr(xlstm_errmsg(), "non-finite"), "inf refused: %s",
           xlstm_errmsg());
+
+    /* a string the reader would refuse is not written (found by fuzz_cli_train: a --data path
+     * with a 0xff byte made a checkpoint whose train_args could not be read back) */
+    const char *bad[] = {"t\xff.txt", "\xc3", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK(!json_utf8_valid(bad[i], strlen(bad[i])), "invalid UTF-8 %zu accepted", i);
+        jw_init(&w);
+        jw_string(&w, bad[i]);
+        CHECK(jw_finish(&w, &out, &len) != 0 && strstr(xlstm_errmsg(), "not valid UTF-8"), "%zu written: %s", i,
+              xlstm_errmsg());
+    }
+    CHECK(json_utf8_valid("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9), "valid UTF-8 refused");
 }
 
 int main(void)

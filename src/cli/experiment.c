@@ -1,0 +1,602 @@
+/* experiment.c — `xlstm experiment NAME`: the xLSTM paper's claims at a scale that a 2-core
+ * machine runs in minutes, with the code a user trains with (official config JSON through
+ * xlstm_config_parse, the official init, AdamW and the warmup + cosine schedule of
+ * `xlstm train`).
+ *
+ * Task experiments (parity, evenpairs, cyclenav, modarith, mqar) train xLSTM[0:1] (two
+ * sLSTM blocks), xLSTM[1:0] (two mLSTM blocks) and xLSTM[1:1] of one width and depth on
+ * short samples and measure the accuracy of the answers on samples in length buckets up to
+ * several times longer (length generalization), scaled as the paper does: 0 = chance,
+ * 1 = perfect. extrapolation trains byte-level models on the bundled corpus at context 256
+ * and measures the loss by position in windows of 4096 bytes of its validation split.
+ *
+ * Every model of one experiment sees the same training samples and the same test samples
+ * (streams drawn from the seed), and starts from xlstm_model_init(seed). */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "cli.h"
+#include "common.h"
+#include "cli/data.h"
+#include "cli/model_arg.h"
+#include "cli/optim.h"
+#include "cli/position_loss.h"
+#include "cli/svg_plot.h"
+#include "cli/tasks.h"
+#include "rng.h"
+
+#define LN2 0.69314718055994530942
+#define NMODELS 3
+#define MAX_BUCKETS 4
+#define EVAL_BATCH 64    /* task samples per forward pass in the evaluation */
+#define LM_EVAL_BATCH 4  /* windows per forward pass in the extrapolation evaluation */
+
+/* ---------------------------------------------------------------- models */
+
+typedef struct {
+    const char *name, *slstm_at;
+    const char *paper, *color; /* the paper's name; the line's color in the extrapolation plot */
+} model_kind;
+
+static const model_kind MODELS[NMODELS] = {
+    {"xlstm01", "[0, 1]", "xLSTM[0:1] (sLSTM, sLSTM)", "#d62728"},
+    {"xlstm10", "[]", "xLSTM[1:0] (mLSTM, mLSTM)", "#1f77b4"},
+    {"xlstm11", "[1]", "xLSTM[1:1] (mLSTM, sLSTM)", "#2ca02c"},
+};
+
+/* What the three models of an experiment share. mLSTM blocks: conv 4, q/k/v blocks of 4,
+ * up-projection 2; sLSTM blocks: a 1.3x GELU feed-forward after the cell (the defaults). */
+typedef struct {
+    int D, blocks, heads;    /* heads of the mLSTM and of the sLSTM */
+    int slstm_conv;          /* the sLSTM's causal conv kernel (0: none, as the paper's formal tasks) */
+    const char *slstm_rinit; /* the sLSTM's recurrent_weight_init: "zeros" (the default) or "standard" */
+} model_shape;
+
+/* The model as official xLSTMLMModelConfig JSON, through the parser that reads --config. */
+static xlstm_model *build_model(const model_kind *k, const model_shape *s, int vocab, int context, uint64_t seed)
+{
+    char json[512];
+    snprintf(json, sizeof json,
+             "{\"vocab_size\": %d, \"context_length\": %d, \"embedding_dim\": %d, \"num_blocks\": %d, "
+             "\"slstm_at\": %s, \"mlstm_block\": {\"mlstm\": {\"num_heads\": %d}}, "
+             "\"slstm_block\": {\"slstm\": {\"num_heads\": %d, \"conv1d_kernel_size\": %d, "
+             "\"recurrent_weight_init\": \"%s\"}}}",
+             vocab, context, s->D, s->blocks, k->slstm_at, s->heads, s->heads, s->slstm_conv, s->slstm_rinit);
+    xlstm_config cfg;
+    xlstm_model *m;
+    if (xlstm_config_parse(&cfg, json, strlen(json)) != 0 || xlstm_model_create(&m, &cfg) != 0 ||
+        xlstm_model_init(m, seed) != 0)
+        die("experiment: model %s: %s", k->name, xlstm_errmsg());
+    return m;
+}
+
+/* ---------------------------------------------------------------- experiments */
+
+typedef struct {
+    int min, max; /* sample lengths (formal: the string with its answer; MQAR: the context + 1) */
+    int pairs;    /* MQAR: key-value pairs */
+} bucket;
+
+typedef struct {
+    const char *name, *about; /* the name of the experiment and of its task */
+    model_shape shape;
+    long steps, batch;
+    double lr;
+    bucket train;
+    int ntest;
+    bucket test[MAX_BUCKETS];
+} task_experiment;
+
+/* The formal languages: models of the repository's parity configs with the paper's sLSTM
+ * (no conv, "normal" recurrent weights: U(-1/sqrt(D), 1/sqrt(D)) rather than zeros), 1200
+ * steps of 64 samples of lengths [3, 40] at lr 3e-3, then tests in four length buckets up to 256. */
+#define TASK_SHAPE {64, 2, 1, 0, "standard"}
+#define FORMAL TASK_SHAPE, 1200, 64, 3e-3, {3, 40, 0}, 4, {{3, 40, 0}, {41, 64, 0}, {65, 128, 0}, {129, 256, 0}}
+
+static const task_experiment TASK_EXPERIMENTS[] = {
+    {"parity", "parity of the number of 2s in a string of 1s and 2s", FORMAL},
+    {"evenpairs", "is the number of 12 and 21 pairs even", FORMAL},
+    {"cyclenav", "position after steps 0, +1, -1 on a cycle of 5", FORMAL},
+    {"modarith", "value mod 5 of + - * over 0..4, without brackets", FORMAL},
+    /* trained at context 64 with 8 pairs; tested at 64, 128, 256 with 8 pairs, and 256 with 16 */
+    {"mqar", "multi-query associative recall: key-value pairs, then queries", TASK_SHAPE, 600, 32, 3e-3,
+     {65, 65, 8}, 4, {{65, 65, 8}, {129, 129, 8}, {257, 257, 8}, {257, 257, 16}}},
+};
+#define NTASK_EXPERIMENTS (int)(sizeof TASK_EXPERIMENTS / sizeof TASK_EXPERIMENTS[0])
+
+/* extrapolation: byte-level models trained at LM_CONTEXT, evaluated in windows of LM_EVAL_CONTEXT */
+static const model_shape LM_SHAPE = {128, 2, 4, 4, "zeros"};
+#define LM_STEPS 300
+#define LM_BATCH 16
+#define LM_LR 3e-3
+#define LM_CONTEXT 256
+#define LM_EVAL_CONTEXT 4096
+
+/* Training settings shared by all experiments: the paper's (App. B.1.1) AdamW betas (0.9,
+ * 0.99) and weight decay 0.1, 10% linear warmup, cosine decay to lr / 100, and clipping of
+ * the global gradient norm to 1 as `xlstm train` does by default. */
+#define WARMUP_FRACTION 0.1
+#define MIN_LR_FACTOR 0.01
+#define BETA2 0.99
+#define WEIGHT_DECAY 0.1
+#define CLIP 1.0
+
+/* ---------------------------------------------------------------- options */
+
+typedef struct {
+    const char *name, *out;
+    uint64_t seed;
+    long steps, batch, eval_samples, threads; /* 0: the default */
+    double lr;                                /* 0: the experiment's default */
+    int use[NMODELS];
+} exp_opts;
+
+static void help(void)
+{
+    printf("usage: xlstm experiment NAME [options]\n\n"
+           "Reproduces a claim of the xLSTM paper at small scale: trains xLSTM[0:1] (two sLSTM blocks),\n"
+           "xLSTM[1:0] (two mLSTM blocks) and xLSTM[1:1] of the same width and depth, then prints a\n"
+           "table with a row per model (progress goes to stderr) and writes results.csv to --out.\n"
+           "Formal languages and MQAR: trained on short samples, tested on samples up to several times\n"
+           "longer; accuracy of the answers scaled so that 0 = chance and 1 = perfect (results.csv\n"
+           "also has the raw accuracy). See docs/experiments.md.\n\nexperiments:\n");
+    for (int i = 0; i < NTASK_EXPERIMENTS; i++) {
+        const task_experiment *e = &TASK_EXPERIMENTS[i];
+        printf("  %-14s %s\n", e->name, e->about);
+    }
+    printf("  %-14s byte-level loss by position up to %d after training at context %d on the\n"
+           "  %-14s bundled corpus; also loss_by_position.svg\n",
+           "extrapolation", LM_EVAL_CONTEXT, LM_CONTEXT, "");
+    printf("\noptions:\n"
+           "  --seed N          seed of the initialization and of the training and test samples (default 42)\n"
+           "  --steps N         optimizer steps per model (default: the experiment's, see the docs)\n"
+           "  --batch-size N    samples per step (default: the experiment's)\n"
+           "  --lr X            peak learning rate (default: the experiment's)\n"
+           "  --models LIST     comma-separated among xlstm01, xlstm10, xlstm11 (default: all three)\n"
+           "  --eval-samples N  test samples per length bucket (default 512); extrapolation: windows of\n"
+           "                    %d bytes (default: all of the validation split)\n"
+           "  --out DIR         where results.csv goes (default runs/experiment-NAME)\n"
+           "  --threads N       OpenMP threads (default 1: these models are too small to gain from more)\n",
+           LM_EVAL_CONTEXT);
+}
+
+static void parse_models(exp_opts *o, const char *list)
+{
+    memset(o->use, 0, sizeof o->use);
+    const char *c = list;
+    do {
+        size_t n = strcspn(c, ",");
+        int k = 0;
+        while (k < NMODELS && !(strlen(MODELS[k].name) == n && strncmp(c, MODELS[k].name, n) == 0)) k++;
+        if (k == NMODELS)
+            die("experiment: --models '%s': '%.*s' is not one of xlstm01, xlstm10, xlstm11", list, (int)n, c);
+        o->use[k] = 1;
+        c += n;
+    } while (*c++ == ',');
+}
+
+static int known_experiment(const char *name)
+{
+    for (int i = 0; i < NTASK_EXPERIMENTS; i++)
+        if (strcmp(TASK_EXPERIMENTS[i].name, name) == 0) return 1;
+    return strcmp(name, "extrapolation") == 0;
+}
+
+static void parse_args(exp_opts *o, int argc, char **argv)
+{
+    static char out[PATH_MAX];
+    memset(o, 0, sizeof *o);
+    o->seed = 42;
+    o->use[0] = o->use[1] = o->use[2] = 1;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            help();
+            exit(0);
+        } else if (!strcmp(a, "--seed")) {
+            o->seed = flag_u64("experiment", a, flag_value("experiment", argc, argv, &i));
+        } else if (!strcmp(a, "--steps")) {
+            o->steps = flag_long("experiment", a, flag_value("experiment", argc, argv, &i), 1, 1000000000L);
+        } else if (!strcmp(a, "--batch-size")) {
+            o->batch = flag_long("experiment", a, flag_value("experiment", argc, argv, &i), 1, 65536);
+        } else if (!strcmp(a, "--lr")) {
+            o->lr = flag_double("experiment", a, flag_value("experiment", argc, argv, &i));
+            if (!(o->lr > 0 && o->lr <= 10)) die("experiment: --lr %s is out of range (0, 10]", argv[i]);
+        } else if (!strcmp(a, "--eval-samples")) {
+            o->eval_samples = flag_long("experiment", a, flag_value("experiment", argc, argv, &i), 1, 10000000L);
+        } else if (!strcmp(a, "--threads")) {
+            o->threads = flag_long("experiment", a, flag_value("experiment", argc, argv, &i), 1, 1024);
+        } else if (!strcmp(a, "--models")) {
+            parse_models(o, flag_value("experiment", argc, argv, &i));
+        } else if (!strcmp(a, "--out")) {
+            o->out = flag_value("experiment", argc, argv, &i);
+            if (!*o->out) die("experiment: --out needs a non-empty value");
+        } else if (a[0] == '-') {
+            die("experiment: unknown flag '%s' (see xlstm experiment --help)", a);
+        } else if (o->name) {
+            die("experiment: one experiment at a time ('%s', then '%s')", o->name, a);
+        } else {
+            o->name = a;
+        }
+    }
+    if (!o->name) die("experiment: no experiment named (see xlstm experiment --help)");
+    if (!known_experiment(o->name))
+        die("experiment: unknown experiment '%s' (see xlstm experiment --help)", o->name);
+    if (!o->out) {
+        snprintf(out, sizeof out, "runs/experiment-%s", o->name);
+        o->out = out;
+    }
+}
+
+/* ---------------------------------------------------------------- files */
+
+/* mkdir -p */
+static void make_dirs(const char *dir)
+{
+    char p[PATH_MAX];
+    if (snprintf(p, sizeof p, "%s", dir) >= (int)sizeof p) die("experiment: --out %s: path too long", dir);
+    for (char *s = p + 1;; s++) {
+        if (*s != '/' && *s != 0) continue;
+        char c = *s;
+        *s = 0;
+        if (mkdir(p, 0755) != 0 && errno != EEXIST) die("experiment: --out: cannot create %s: %s", p, strerror(errno));
+        *s = c;
+        if (c == 0) break;
+    }
+}
+
+static FILE *open_csv(const exp_opts *o, char *path, const char *header)
+{
+    make_dirs(o->out);
+    if (snprintf(path, PATH_MAX, "%s/results.csv", o->out) >= PATH_MAX)
+        die("experiment: --out %s: path too long", o->out);
+    FILE *f = fopen(path, "w");
+    if (!f || fputs(header, f) < 0) die("experiment: cannot write %s: %s", path, strerror(errno));
+    return f;
+}
+
+static void close_csv(FILE *f, const char *path)
+{
+    if (ferror(f) | fclose(f)) die("experiment: cannot write %s", path);
+}
+
+/* ---------------------------------------------------------------- training */
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Fills tokens and targets [B, t] with the next training batch, t <= T; returns t. */
+typedef int (*batch_fn)(void *ctx, int32_t *tokens, int32_t *targets, int B, int T);
+
+typedef struct {
+    long steps, batch;
+    int T; /* the longest row */
+    double lr;
+} train_plan;
+
+/* A stream of random numbers for one purpose, derived from the seed (rng_seed mixes it). */
+static xrng stream(uint64_t seed, uint64_t purpose)
+{
+    xrng r;
+    rng_seed(&r, seed + 0x9E3779B97F4A7C15ull * purpose);
+    return r;
+}
+
+enum { STREAM_TRAIN = 1, STREAM_TEST = 100 }; /* test bucket k: STREAM_TEST + k */
+
+/* Train m for p->steps AdamW steps on batches from fill; progress on stderr ten times.
+ * Returns the seconds spent; *last_loss is the last step's loss. */
+static double train_model(xlstm_model *m, const train_plan *p, batch_fn fill, void *ctx, const char *label,
+                          double *last_loss)
+{
+    const long warmup = (long)(WARMUP_FRACTION * (double)p->steps), every = p->steps >= 10 ? p->steps / 10 : 1;
+    const size_t n = (size_t)p->batch * (size_t)p->T;
+    int32_t *tokens = xlstm_alloc(n, sizeof(int32_t), "batch tokens");
+    int32_t *targets = xlstm_alloc(n, sizeof(int32_t), "batch targets");
+    adamw opt;
+    if (!tokens || !targets || adamw_init(&opt, xlstm_model_num_params(m)) != 0) die("experiment: %s", xlstm_errmsg());
+    opt.beta2 = BETA2;
+    size_t nparams = 0; /* the tensors' sizes (the parameter buffer also holds alignment padding) */
+    for (int i = 0; i < xlstm_model_num_tensors(m); i++) nparams += xlstm_model_tensor(m, i)->numel;
+    fprintf(stderr, "%s: %zu parameters, %ld steps of %ld rows of up to %d tokens, lr %g\n", label, nparams, p->steps,
+            p->batch, p->T, p->lr);
+    double t0 = now(), loss_sum = 0, ntokens = 0;
+    for (long step = 0; step < p->steps; step++) {
+        float loss;
+        double norm, lr = lr_schedule(step, warmup, p->steps, p->lr, p->lr * MIN_LR_FACTOR);
+        int T = fill(ctx, tokens, targets, (int)p->batch, p->T);
+        ntokens += (double)p->batch * T;
+        xlstm_zero_grad(m);
+        if (xlstm_forward(m, tokens, targets, (int)p->batch, T, &loss) != 0 || xlstm_backward(m) != 0)
+            die("experiment: %s: %s", label, xlstm_errmsg());
+        if (!optim_step(&opt, m, loss, lr, WEIGHT_DECAY, CLIP, &norm))
+            fprintf(stderr, "%s: step %ld: loss %g, gradient norm %g: not finite, update skipped\n", label, step + 1,
+                    (double)loss, norm);
+        loss_sum += loss;
+        *last_loss = loss;
+        if ((step + 1) % every == 0 || step + 1 == p->steps) {
+            double took = now() - t0;
+            fprintf(stderr, "%s: step %ld/%ld  loss %.4f (mean of the last %ld)  lr %.2e  %.0f tok/s  ETA %.0fs\n",
+                    label, step + 1, p->steps, loss_sum / (double)((step % every) + 1), (step % every) + 1, lr,
+                    ntokens / took, took / (double)(step + 1) * (double)(p->steps - step - 1));
+            loss_sum = 0;
+        }
+    }
+    adamw_free(&opt);
+    xlstm_free(tokens);
+    xlstm_free(targets);
+    return now() - t0;
+}
+
+/* ---------------------------------------------------------------- task experiments */
+
+typedef struct {
+    task t;
+    bucket b;
+    xrng rng;
+} task_stream;
+
+/* Test batches: B samples of lengths of their own, in rows of T. */
+static void task_batch(task_stream *s, int32_t *tokens, int32_t *targets, int B, int T)
+{
+    for (int i = 0; i < B; i++) {
+        int len = task_length(&s->t, &s->rng, s->b.min, s->b.max);
+        task_sample(&s->t, &s->rng, len, tokens + (size_t)i * T, targets + (size_t)i * T, T);
+    }
+}
+
+/* Training batches: one length drawn per batch, rows of that length. Each sample's length
+ * is uniform as in the official generator, and no time goes into padding (half of a row of
+ * the longest length, on average). */
+static int task_train_batch(void *ctx, int32_t *tokens, int32_t *targets, int B, int T)
+{
+    task_stream *s = ctx;
+    const int len = task_length(&s->t, &s->rng, s->b.min, s->b.max), t = len - 1;
+    (void)T; /* t <= T: the lengths are at most the longest, T + 1 */
+    for (int i = 0; i < B; i++) task_sample(&s->t, &s->rng, len, tokens + (size_t)i * t, targets + (size_t)i * t, t);
+    return t;
+}
+
+static task_stream make_stream(const char *task_name, bucket b, xrng rng)
+{
+    task_stream s = {*task_find(task_name), b, rng};
+    s.t.pairs = b.pairs;
+    if (task_check_lengths(&s.t, b.min, b.max) != 0) die("experiment: %s", xlstm_errmsg());
+    return s;
+}
+
+typedef struct {
+    long samples, answers, correct;
+} tally;
+
+/* Accuracy on `samples` test samples of bucket k (the same ones for every model): the answer
+ * is right when it is the argmax of the logits at its position. */
+static tally evaluate_bucket(xlstm_model *m, const task_experiment *e, int k, long samples, uint64_t seed)
+{
+    task_stream s = make_stream(e->name, e->test[k], stream(seed, STREAM_TEST + (uint64_t)k));
+    const int T = e->test[k].max - 1, V = s.t.vocab;
+    int32_t *tokens = xlstm_alloc((size_t)EVAL_BATCH * T, sizeof(int32_t), "test tokens");
+    int32_t *targets = xlstm_alloc((size_t)EVAL_BATCH * T, sizeof(int32_t), "test targets");
+    if (!tokens || !targets) die("experiment: %s", xlstm_errmsg());
+    tally c = {0, 0, 0};
+    for (long done = 0; done < samples; done += EVAL_BATCH) {
+        int B = samples - done < EVAL_BATCH ? (int)(samples - done) : EVAL_BATCH;
+        task_batch(&s, tokens, targets, B, T);
+        if (xlstm_forward(m, tokens, NULL, B, T, NULL) != 0) die("experiment: %s", xlstm_errmsg());
+        const xlstm_real *logits = xlstm_logits(m);
+        for (size_t i = 0; i < (size_t)B * T; i++) {
+            if (targets[i] < 0) continue;
+            const xlstm_real *l = logits + i * V;
+            int best = 0;
+            for (int v = 1; v < V; v++) best = l[v] > l[best] ? v : best;
+            c.answers++;
+            c.correct += best == targets[i];
+        }
+    }
+    c.samples = samples;
+    xlstm_free(tokens);
+    xlstm_free(targets);
+    return c;
+}
+
+/* "[3,40]" for a formal task, "ctx64/kv8" for MQAR (the model reads len - 1 tokens) */
+static void bucket_label(char *buf, size_t size, const task_experiment *e, bucket b)
+{
+    if (task_find(e->name)->kind == TASK_MQAR) snprintf(buf, size, "ctx%d/kv%d", b.max - 1, b.pairs);
+    else snprintf(buf, size, "[%d,%d]", b.min, b.max);
+}
+
+static void run_task_experiment(const task_experiment *e, const exp_opts *o)
+{
+    const double chance = task_chance(task_find(e->name));
+    const long samples = o->eval_samples ? o->eval_samples : 512;
+    train_plan plan = {o->steps ? o->steps : e->steps, o->batch ? o->batch : e->batch, e->train.max - 1,
+                       o->lr ? o->lr : e->lr};
+    int longest = 0;
+    for (int k = 0; k < e->ntest; k++) longest = e->test[k].max > longest ? e->test[k].max : longest;
+    char path[PATH_MAX], label[64];
+    FILE *csv = open_csv(o, path, "model,min_length,max_length,pairs,samples,answers,correct,accuracy,"
+                                  "scaled_accuracy,train_seconds,final_loss\n");
+
+    printf("experiment %s: %s\n", e->name, e->about);
+    bucket_label(label, sizeof label, e, e->train);
+    printf("trained on %s, %ld steps of %ld, lr %g; scaled accuracy (0 = chance %.3g, 1 = perfect) on %ld test "
+           "samples per bucket; seed %llu\n",
+           label, plan.steps, plan.batch, plan.lr, chance, samples, (unsigned long long)o->seed);
+    printf("%-8s", "model");
+    for (int k = 0; k < e->ntest; k++) {
+        bucket_label(label, sizeof label, e, e->test[k]);
+        printf(" %11s", label);
+    }
+    printf(" %9s\n", "train s");
+    fflush(stdout);
+    for (int mi = 0; mi < NMODELS; mi++) {
+        if (!o->use[mi]) continue;
+        xlstm_model *m = build_model(&MODELS[mi], &e->shape, task_find(e->name)->vocab, longest - 1, o->seed);
+        task_stream train = make_stream(e->name, e->train, stream(o->seed, STREAM_TRAIN));
+        double loss, secs;
+        snprintf(label, sizeof label, "%s %s", e->name, MODELS[mi].name);
+        secs = train_model(m, &plan, task_train_batch, &train, label, &loss);
+        printf("%-8s", MODELS[mi].name);
+        for (int k = 0; k < e->ntest; k++) {
+            tally c = evaluate_bucket(m, e, k, samples, o->seed);
+            double acc = (double)c.correct / (double)c.answers, scaled = (acc - chance) / (1 - chance);
+            printf(" %11.3f", scaled);
+            fprintf(csv, "%s,%d,%d,%d,%ld,%ld,%ld,%.6f,%.6f,%.1f,%.6f\n", MODELS[mi].name, e->test[k].min,
+                    e->test[k].max, e->test[k].pairs, c.samples, c.answers, c.correct, acc, scaled, secs, loss);
+        }
+        printf(" %9.1f\n", secs);
+        fflush(stdout);
+        xlstm_model_free(m);
+    }
+    close_csv(csv, path);
+}
+
+/* ---------------------------------------------------------------- extrapolation */
+
+typedef struct {
+    const uint8_t *bytes;
+    size_t ntrain;
+    xrng rng;
+} text_stream;
+
+/* B random windows of the training split, as `xlstm train` samples them: tokens [off, off + T),
+ * targets one byte later */
+static int text_batch(void *ctx, int32_t *tokens, int32_t *targets, int B, int T)
+{
+    text_stream *s = ctx;
+    const uint64_t starts = (uint64_t)(s->ntrain - (size_t)T);
+    for (int b = 0; b < B; b++) {
+        const uint8_t *w = s->bytes + rng_next(&s->rng) % starts;
+        for (int t = 0; t < T; t++) {
+            tokens[(size_t)b * T + t] = w[t];
+            targets[(size_t)b * T + t] = w[t + 1];
+        }
+    }
+    return T;
+}
+
+/* Sum of the loss at each position [T] over `windows` consecutive windows of T + 1 bytes of v. */
+static void position_losses(xlstm_model *m, const uint8_t *v, long windows, int T, double *pos_loss)
+{
+    int32_t *tokens = xlstm_alloc((size_t)LM_EVAL_BATCH * T, sizeof(int32_t), "window tokens");
+    int32_t *targets = xlstm_alloc((size_t)LM_EVAL_BATCH * T, sizeof(int32_t), "window targets");
+    if (!tokens || !targets) die("experiment: %s", xlstm_errmsg());
+    for (long w0 = 0; w0 < windows; w0 += LM_EVAL_BATCH) {
+        int B = windows - w0 < LM_EVAL_BATCH ? (int)(windows - w0) : LM_EVAL_BATCH;
+        for (size_t k = 0; k < (size_t)B * T; k++) {
+            tokens[k] = v[(size_t)w0 * T + k];
+            targets[k] = v[(size_t)w0 * T + k + 1];
+        }
+        if (xlstm_forward(m, tokens, NULL, B, T, NULL) != 0) die("experiment: %s", xlstm_errmsg());
+        add_position_losses(xlstm_logits(m), targets, B, T, 256, pos_loss);
+    }
+    xlstm_free(tokens);
+    xlstm_free(targets);
+}
+
+static void run_extrapolation(const exp_opts *o)
+{
+    const char *path = default_corpus_path();
+    if (!path) die("experiment: the bundled corpus data/moby_dick.txt was not found");
+    uint8_t *text;
+    size_t n;
+    if (text_load(path, &text, &n) != 0) die("experiment: %s", xlstm_errmsg());
+    const size_t ntrain = text_val_start(text, n, 1), nval = n - ntrain;
+    const int T = LM_EVAL_CONTEXT;
+    long windows = (long)((nval - 1) / (size_t)T);
+    if (o->eval_samples && o->eval_samples < windows) windows = o->eval_samples;
+    if (windows < 1) die("experiment: %s: the validation split holds no window of %d bytes", path, T + 1);
+    train_plan plan = {o->steps ? o->steps : LM_STEPS, o->batch ? o->batch : LM_BATCH, LM_CONTEXT,
+                       o->lr ? o->lr : LM_LR};
+    int edges[POSITION_MAX_BUCKETS + 1], nb = bucket_edges(T, edges);
+    char csv_path[PATH_MAX], svg_path[PATH_MAX], label[64];
+    FILE *csv = open_csv(o, csv_path, "model,start,end,tokens,loss,bpb,train_seconds\n");
+    if (snprintf(svg_path, sizeof svg_path, "%s/loss_by_position.svg", o->out) >= (int)sizeof svg_path)
+        die("experiment: --out %s: path too long", o->out);
+
+    printf("experiment extrapolation: byte-level models trained at context %d on %s, %ld steps of %ld, lr %g; "
+           "seed %llu\n", LM_CONTEXT, path, plan.steps, plan.batch, plan.lr, (unsigned long long)o->seed);
+    printf("loss (bits per byte) by position in %ld windows of %d bytes of the validation split (%zu bytes)\n",
+           windows, T, nval);
+    printf("%-8s", "model");
+    for (int k = 0; k < nb; k++) {
+        snprintf(label, sizeof label, "[%d,%d)", edges[k], edges[k + 1]);
+        printf(" %11s", label);
+    }
+    printf(" %9s\n", "train s");
+    fflush(stdout);
+
+    double x[POSITION_MAX_BUCKETS], bpb[NMODELS][POSITION_MAX_BUCKETS];
+    svg_series series[NMODELS];
+    int ns = 0;
+    double *pos_loss = xlstm_alloc((size_t)T, sizeof(double), "position losses");
+    if (!pos_loss) die("experiment: %s", xlstm_errmsg());
+    for (int k = 0; k < nb; k++) x[k] = 0.5 * (edges[k] + edges[k + 1]);
+    for (int mi = 0; mi < NMODELS; mi++) {
+        if (!o->use[mi]) continue;
+        xlstm_model *m = build_model(&MODELS[mi], &LM_SHAPE, 256, LM_CONTEXT, o->seed);
+        text_stream train = {text, ntrain, stream(o->seed, STREAM_TRAIN)};
+        double loss;
+        snprintf(label, sizeof label, "extrapolation %s", MODELS[mi].name);
+        double secs = train_model(m, &plan, text_batch, &train, label, &loss);
+        memset(pos_loss, 0, (size_t)T * sizeof *pos_loss);
+        position_losses(m, text + ntrain, windows, T, pos_loss);
+        printf("%-8s", MODELS[mi].name);
+        for (int k = 0; k < nb; k++) {
+            double sum = 0;
+            for (int t = edges[k]; t < edges[k + 1]; t++) sum += pos_loss[t];
+            double count = (double)windows * (edges[k + 1] - edges[k]), mean = sum / count;
+            bpb[ns][k] = mean / LN2;
+            printf(" %11.4f", bpb[ns][k]);
+            fprintf(csv, "%s,%d,%d,%.0f,%.9g,%.9g,%.1f\n", MODELS[mi].name, edges[k], edges[k + 1], count, mean,
+                    bpb[ns][k], secs);
+        }
+        printf(" %9.1f\n", secs);
+        fflush(stdout);
+        series[ns] = (svg_series){MODELS[mi].paper, MODELS[mi].color, x, bpb[ns], nb, 1};
+        ns++;
+        xlstm_model_free(m);
+    }
+    close_csv(csv, csv_path);
+    svg_plot plot = {"xlstm experiment extrapolation: loss by position (trained at context 256)",
+                     "position in the window (middle of each bucket; log scale)", "loss (bits per byte)",
+                     x[0] / 2, T, 1, LM_CONTEXT, "training context"};
+    if (svg_plot_write(svg_path, &plot, series, ns) != 0) die("experiment: %s", xlstm_errmsg());
+    xlstm_free(pos_loss);
+    free(text);
+}
+
+/* ---------------------------------------------------------------- the verb */
+
+int cmd_experiment(int argc, char **argv)
+{
+    exp_opts o;
+    parse_args(&o, argc, argv);
+#ifdef _OPENMP
+    omp_set_num_threads(o.threads > 0 ? (int)o.threads : 1);
+#endif
+    double t0 = now();
+    if (strcmp(o.name, "extrapolation") == 0) {
+        run_extrapolation(&o);
+    } else {
+        int i = 0;
+        while (strcmp(TASK_EXPERIMENTS[i].name, o.name) != 0) i++;
+        run_task_experiment(&TASK_EXPERIMENTS[i], &o);
+    }
+    fprintf(stderr, "experiment %s: done in %.0fs; results in %s/results.csv\n", o.name, now() - t0, o.out);
+    return 0;
+}
