@@ -131,6 +131,32 @@ size_t text_val_start(const uint8_t *bytes, size_t n, int bundled)
     return start < n ? start : n - (size_t)((double)n * VAL_FRACTION);
 }
 
+void text_windows(const uint8_t *bytes, size_t n, xrng *r, int32_t *tokens, int32_t *targets, int B, int T)
+{
+    const uint64_t starts = (uint64_t)(n - (size_t)T); /* off + T < n */
+    for (int b = 0; b < B; b++) {
+        const uint8_t *w = bytes + rng_next(r) % starts;
+        for (int t = 0; t < T; t++) {
+            tokens[(size_t)b * T + t] = w[t];
+            targets[(size_t)b * T + t] = w[t + 1];
+        }
+    }
+}
+
+int make_dirs(const char *dir)
+{
+    char p[PATH_MAX];
+    if (snprintf(p, sizeof p, "%s", dir) >= (int)sizeof p) return xlstm_fail("%s: path too long", dir);
+    for (char *s = p + 1;; s++) {
+        if (*s != '/' && *s != 0) continue;
+        char c = *s;
+        *s = 0;
+        if (mkdir(p, 0755) != 0 && errno != EEXIST) return xlstm_fail("cannot create %s: %s", p, strerror(errno));
+        *s = c;
+        if (c == 0) return 0;
+    }
+}
+
 const char *default_corpus_path(void)
 {
     static char found[PATH_MAX];

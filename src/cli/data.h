@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rng.h"
+
 /* Read `path`: a regular file, or every regular file directly inside a directory (sorted by
  * name, concatenated). Refuses (-1, message naming the path): missing or unreadable paths,
  * empty data, binary data (NUL bytes, or more than 1% control bytes other than tab, newline,
@@ -18,6 +20,13 @@ int text_check(const uint8_t *bytes, size_t n, const char *label);
  * [start, n)): for the bundled corpus (bundled != 0) at "CHAPTER 131.", chapters 131 to the
  * end (about 5%); for other data, or the bundled one without that line, the last 5%. */
 size_t text_val_start(const uint8_t *bytes, size_t n, int bundled);
+
+/* Fill tokens and targets [B, T] with B windows of bytes[0, n) (n > T) at random offsets
+ * drawn from r: tokens [off, off + T), targets one byte later (next-byte prediction). */
+void text_windows(const uint8_t *bytes, size_t n, xrng *r, int32_t *tokens, int32_t *targets, int B, int T);
+
+/* mkdir -p: create dir and its missing parents (0 or -1 with a message naming the path). */
+int make_dirs(const char *dir);
 
 /* The bundled corpus (Moby-Dick): data/moby_dick.txt, looked up in the working directory
  * and then next to the executable (and its parent). NULL if not found. */

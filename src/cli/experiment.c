@@ -240,23 +240,9 @@ static void parse_args(exp_opts *o, int argc, char **argv)
 /* ---------------------------------------------------------------- files */
 
 /* mkdir -p */
-static void make_dirs(const char *dir)
-{
-    char p[PATH_MAX];
-    if (snprintf(p, sizeof p, "%s", dir) >= (int)sizeof p) die("experiment: --out %s: path too long", dir);
-    for (char *s = p + 1;; s++) {
-        if (*s != '/' && *s != 0) continue;
-        char c = *s;
-        *s = 0;
-        if (mkdir(p, 0755) != 0 && errno != EEXIST) die("experiment: --out: cannot create %s: %s", p, strerror(errno));
-        *s = c;
-        if (c == 0) break;
-    }
-}
-
 static FILE *open_csv(const exp_opts *o, char *path, const char *header)
 {
-    make_dirs(o->out);
+    if (make_dirs(o->out) != 0) die("experiment: --out: %s", xlstm_errmsg());
     if (snprintf(path, PATH_MAX, "%s/results.csv", o->out) >= PATH_MAX)
         die("experiment: --out %s: path too long", o->out);
     FILE *f = fopen(path, "w");
@@ -478,14 +464,7 @@ typedef struct {
 static int text_batch(void *ctx, int32_t *tokens, int32_t *targets, int B, int T)
 {
     text_stream *s = ctx;
-    const uint64_t starts = (uint64_t)(s->ntrain - (size_t)T);
-    for (int b = 0; b < B; b++) {
-        const uint8_t *w = s->bytes + rng_next(&s->rng) % starts;
-        for (int t = 0; t < T; t++) {
-            tokens[(size_t)b * T + t] = w[t];
-            targets[(size_t)b * T + t] = w[t + 1];
-        }
-    }
+    text_windows(s->bytes, s->ntrain, &s->rng, tokens, targets, B, T);
     return T;
 }
 

@@ -347,20 +347,6 @@ static void check_same_model(const train_opts *o, const xlstm_model *m)
 }
 
 /* mkdir -p */
-static void make_dirs(const char *dir)
-{
-    char p[PATH_MAX];
-    if (snprintf(p, sizeof p, "%s", dir) >= (int)sizeof p) die("train: --out %s: path too long", dir);
-    for (char *s = p + 1;; s++) {
-        if (*s != '/' && *s != 0) continue;
-        char c = *s;
-        *s = 0;
-        if (mkdir(p, 0755) != 0 && errno != EEXIST) die("train: cannot create %s: %s", p, strerror(errno));
-        *s = c;
-        if (c == 0) break;
-    }
-}
-
 /* Check --out: a new run needs a directory without a checkpoint (or none yet); --resume
  * needs one with a checkpoint. */
 static void check_run_dir(const train_opts *o)
@@ -414,15 +400,8 @@ static double now(void)
  * shifted by one. */
 static void sample_batch(trainer *tr)
 {
-    const long B = tr->o.batch, T = tr->o.context;
-    const uint64_t starts = (uint64_t)(tr->data.ntrain - (size_t)T); /* off + T < ntrain */
-    for (long b = 0; b < B; b++) {
-        const uint8_t *w = tr->data.bytes + rng_next(&tr->pos.rng) % starts;
-        for (long t = 0; t < T; t++) {
-            tr->tokens[b * T + t] = w[t];
-            tr->targets[b * T + t] = w[t + 1];
-        }
-    }
+    text_windows(tr->data.bytes, tr->data.ntrain, &tr->pos.rng, tr->tokens, tr->targets, (int)tr->o.batch,
+                 (int)tr->o.context);
 }
 
 static void forward(trainer *tr, float *loss)
@@ -623,7 +602,8 @@ static void setup(trainer *tr, int given[NSPECS], json_value *saved_args)
     tr->tokens = xlstm_alloc((size_t)(o->batch * o->context), sizeof(int32_t), "batch tokens");
     tr->targets = xlstm_alloc((size_t)(o->batch * o->context), sizeof(int32_t), "batch targets");
     if (!tr->tokens || !tr->targets) die("train: %s", xlstm_errmsg());
-    if (!o->resume) make_dirs(o->out); /* only now that the options and the data are good */
+    /* only now that the options and the data are good */
+    if (!o->resume && make_dirs(o->out) != 0) die("train: --out: %s", xlstm_errmsg());
     if (metrics_open(&tr->log, o->out, o->steps, o->resume ? (long)tr->pos.step : -1) != 0)
         die("train: %s", xlstm_errmsg());
     tr->tty = isatty(2);
