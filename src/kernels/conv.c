@@ -17,26 +17,29 @@ static inline void conv_tap(real *y, const real *v, const real *w, int k, int K,
     for (int c = 0; c < C; c++) y[c] += w[(size_t)c * K + k] * v[c];
 }
 
+void causal_conv_row(real *y, const real *x, const real *hist, const real *w, const real *bias, long row, int T,
+                     int C, int K)
+{
+    int t = (int)(row % T);
+    long b = row / T;
+    memcpy(y, bias, (size_t)C * sizeof(real));
+    /* tap k reads time t-(K-1)+k; times before 0 come from the history (or are zero) */
+    for (int k = 0; k < K; k++) {
+        int src = t - (K - 1) + k;
+        if (src >= 0)
+            conv_tap(y, x + (size_t)(row - t + src) * C, w, k, K, C);
+        else if (hist)
+            conv_tap(y, hist + ((size_t)b * (K - 1) + (size_t)(src + K - 1)) * C, w, k, K, C);
+    }
+}
+
 /* y, x [B, T, C]; w [C, K]; bias [C]; hist [B, K-1, C] or NULL (zeros). */
 void causal_conv_forward(real *y, const real *x, const real *hist, const real *w, const real *bias, int B, int T,
                          int C, int K)
 {
     long R = (long)B * T;
 #pragma omp parallel for schedule(static) if (R * C * K > 32768)
-    for (long row = 0; row < R; row++) {
-        int t = (int)(row % T);
-        long b = row / T;
-        real *yr = y + (size_t)row * C;
-        memcpy(yr, bias, (size_t)C * sizeof(real));
-        /* tap k reads time t-(K-1)+k; times before 0 come from the history (or are zero) */
-        for (int k = 0; k < K; k++) {
-            int src = t - (K - 1) + k;
-            if (src >= 0)
-                conv_tap(yr, x + (size_t)(row - t + src) * C, w, k, K, C);
-            else if (hist)
-                conv_tap(yr, hist + ((size_t)b * (K - 1) + (size_t)(src + K - 1)) * C, w, k, K, C);
-        }
-    }
+    for (long row = 0; row < R; row++) causal_conv_row(y + (size_t)row * C, x, hist, w, bias, row, T, C, K);
 }
 
 /* hist [B, K-1, C] := the last K-1 inputs of (hist followed by x [B, T, C]). */

@@ -14,49 +14,75 @@ static int headwise_is_small(int dout, int din) { return (long)dout * din <= HEA
 /* Most heads per task of the small-block dW reduction (4x4 blocks: 16 KiB of dW in float). */
 #define HEADWISE_DW_HEADS 256
 
-/* One block of one row: y[o] = b[o] + sum_d W[o, d] x[d]. Inline, so that the calls with
- * constant 4x4 below get fully unrolled code. */
-static inline void block_forward(real *y, const real *W, const real *b, const real *x, int dout, int din)
+/* One row through all H blocks: y[h*dout + o] = bias[h*dout + o] + sum_d W[h, o, d] x[h*din + d]
+ * (the sum in order of d). restrict, and dout, din constant where the callers below pass
+ * them so: then the loops vectorize (the 4x4 blocks across o or d). */
+static inline void row_forward(real *restrict y, const real *restrict x, const real *restrict W,
+                               const real *restrict bias, int H, int dout, int din)
 {
-    for (int o = 0; o < dout; o++) {
-        real s = b ? b[o] : 0;
-        for (int d = 0; d < din; d++) s += W[o * din + d] * x[d];
-        y[o] = s;
-    }
+    for (int i = 0; i < H * dout; i++) y[i] = bias ? bias[i] : 0;
+    for (int h = 0; h < H; h++)
+        for (int o = 0; o < dout; o++) {
+            const real *w = W + ((size_t)h * dout + o) * din, *xh = x + (size_t)h * din;
+            real s = y[h * dout + o];
+            for (int d = 0; d < din; d++) s += w[d] * xh[d];
+            y[h * dout + o] = s;
+        }
 }
 
-/* dx[d] += sum_o dy[o] W[o, d] */
-static inline void block_backward_x(real *dx, const real *W, const real *dy, int dout, int din)
+/* dx[h*din + d] += sum_o dy[h*dout + o] W[h, o, d] */
+static inline void row_backward_x(real *restrict dx, const real *restrict dy, const real *restrict W, int H, int dout,
+                                  int din)
 {
-    for (int o = 0; o < dout; o++)
-        for (int d = 0; d < din; d++) dx[d] += dy[o] * W[o * din + d];
+    for (int h = 0; h < H; h++)
+        for (int o = 0; o < dout; o++)
+            for (int d = 0; d < din; d++) dx[h * din + d] += dy[h * dout + o] * W[((size_t)h * dout + o) * din + d];
 }
 
-/* dW[o, d] += dy[o] x[d]; db[o] += dy[o] */
-static inline void block_backward_w(real *dW, real *db, const real *dy, const real *x, int dout, int din)
+/* dW[h, o, d] += dy[h*dout + o] x[h*din + d] */
+static inline void row_backward_w(real *restrict dW, const real *restrict dy, const real *restrict x, int H, int dout,
+                                  int din)
 {
-    for (int o = 0; o < dout; o++) {
-        if (db) db[o] += dy[o];
-        for (int d = 0; d < din; d++) dW[o * din + d] += dy[o] * x[d];
-    }
+    for (int h = 0; h < H; h++)
+        for (int o = 0; o < dout; o++)
+            for (int d = 0; d < din; d++) dW[((size_t)h * dout + o) * din + d] += dy[h * dout + o] * x[h * din + d];
 }
 
-/* The three small-block loops, each over rows (or head blocks) calling the block kernels;
- * "dout, din" are constants where the caller passes them so. */
-static inline void headwise_forward_small(real *y, int ldy, const real *x, int ldx, const real *W, const real *bias,
-                                          int N, int H, int dout, int din)
+void headwise_row_forward(real *y, const real *x, const real *W, const real *bias, int H, int dout, int din)
+{
+    if (dout == 4 && din == 4) /* the mLSTM q/k/v maps (qkv_proj_blocksize 4) */
+        row_forward(y, x, W, bias, H, 4, 4);
+    else
+        row_forward(y, x, W, bias, H, dout, din);
+}
+
+void headwise_row_backward(real *dx, real *dW, real *dbias, const real *dy, const real *x, const real *W, int H,
+                           int dout, int din)
+{
+    if (dx && dout == 4 && din == 4)
+        row_backward_x(dx, dy, W, H, 4, 4);
+    else if (dx)
+        row_backward_x(dx, dy, W, H, dout, din);
+    if (dW && dout == 4 && din == 4)
+        row_backward_w(dW, dy, x, H, 4, 4);
+    else if (dW)
+        row_backward_w(dW, dy, x, H, dout, din);
+    if (dbias)
+        for (int i = 0; i < H * dout; i++) dbias[i] += dy[i];
+}
+
+/* The small-block loops over rows. dx rows are independent (parallel over rows); dW and
+ * dbias are reductions over rows, so they are parallel over ranges of heads, each task
+ * owning its heads' dW. */
+static void headwise_forward_small(real *y, int ldy, const real *x, int ldx, const real *W, const real *bias, int N,
+                                   int H, int dout, int din)
 {
 #pragma omp parallel for schedule(static) if ((long)N * H * dout * din > 32768)
-    for (int n = 0; n < N; n++)
-        for (int h = 0; h < H; h++)
-            block_forward(y + (size_t)n * ldy + (size_t)h * dout, W + (size_t)h * dout * din,
-                          bias ? bias + (size_t)h * dout : NULL, x + (size_t)n * ldx + (size_t)h * din, dout, din);
+    for (int n = 0; n < N; n++) headwise_row_forward(y + (size_t)n * ldy, x + (size_t)n * ldx, W, bias, H, dout, din);
 }
 
-/* dx rows are independent (parallel over rows); dW and dbias are reductions over rows, so
- * they are parallel over ranges of heads, each task owning its heads' dW. */
-static inline void headwise_backward_small(real *dx, int lddx, real *dW, real *dbias, const real *dy, int lddy,
-                                           const real *x, int ldx, const real *W, int N, int H, int dout, int din)
+static void headwise_backward_small(real *dx, int lddx, real *dW, real *dbias, const real *dy, int lddy,
+                                    const real *x, int ldx, const real *W, int N, int H, int dout, int din)
 {
     long work = (long)N * H * dout * din;
     (void)work; /* read only by the OpenMP if() clauses */
@@ -64,18 +90,15 @@ static inline void headwise_backward_small(real *dx, int lddx, real *dW, real *d
     if (dx) {
 #pragma omp parallel for schedule(static) if (work > 32768)
         for (int n = 0; n < N; n++)
-            for (int h = 0; h < H; h++)
-                block_backward_x(dx + (size_t)n * lddx + (size_t)h * din, W + (size_t)h * dout * din,
-                                 dy + (size_t)n * lddy + (size_t)h * dout, dout, din);
+            headwise_row_backward(dx + (size_t)n * lddx, NULL, NULL, dy + (size_t)n * lddy, NULL, W, H, dout, din);
     }
 #pragma omp parallel for schedule(static) if (work > 32768)
     for (int h0 = 0; h0 < H; h0 += hb) {
-        int h1 = h0 + hb < H ? h0 + hb : H;
+        int nh = h0 + hb < H ? hb : H - h0;
         for (int n = 0; n < N; n++)
-            for (int h = h0; h < h1; h++)
-                block_backward_w(dW + (size_t)h * dout * din, dbias ? dbias + (size_t)h * dout : NULL,
-                                 dy + (size_t)n * lddy + (size_t)h * dout, x + (size_t)n * ldx + (size_t)h * din,
-                                 dout, din);
+            headwise_row_backward(NULL, dW + (size_t)h0 * dout * din, dbias ? dbias + (size_t)h0 * dout : NULL,
+                                  dy + (size_t)n * lddy + (size_t)h0 * dout, x + (size_t)n * ldx + (size_t)h0 * din,
+                                  W + (size_t)h0 * dout * din, nh, dout, din);
     }
 }
 
@@ -83,9 +106,7 @@ static inline void headwise_backward_small(real *dx, int lddx, real *dW, real *d
 void headwise_forward(real *y, int ldy, const real *x, int ldx, const real *W, const real *bias, int N, int H,
                       int dout, int din)
 {
-    if (dout == 4 && din == 4) /* the mLSTM q/k/v maps (qkv_proj_blocksize 4): unrolled */
-        headwise_forward_small(y, ldy, x, ldx, W, bias, N, H, 4, 4);
-    else if (headwise_is_small(dout, din))
+    if (headwise_is_small(dout, din))
         headwise_forward_small(y, ldy, x, ldx, W, bias, N, H, dout, din);
     else
         for (int h = 0; h < H; h++)
@@ -96,9 +117,7 @@ void headwise_forward(real *y, int ldy, const real *x, int ldx, const real *W, c
 void headwise_backward(real *dx, int lddx, real *dW, real *dbias, const real *dy, int lddy, const real *x, int ldx,
                        const real *W, int N, int H, int dout, int din)
 {
-    if (dout == 4 && din == 4)
-        headwise_backward_small(dx, lddx, dW, dbias, dy, lddy, x, ldx, W, N, H, 4, 4);
-    else if (headwise_is_small(dout, din))
+    if (headwise_is_small(dout, din))
         headwise_backward_small(dx, lddx, dW, dbias, dy, lddy, x, ldx, W, N, H, dout, din);
     else
         for (int h = 0; h < H; h++)

@@ -7,30 +7,39 @@
  * never write the same element and no scratch buffer is needed. */
 #define NORM_DW_COLS 4096
 
+/* One (row, group) slice of C values: out, mean, rstd of x with scale 1 + w (w may be NULL). */
+static void slice_forward(real *out, real *mean, real *rstd, const real *x, const real *w, int C)
+{
+    /* two passes (mean, then squared deviations): no cancellation for large means */
+    real m = 0, v = 0;
+    for (int c = 0; c < C; c++) m += x[c];
+    m /= C;
+    for (int c = 0; c < C; c++) v += (x[c] - m) * (x[c] - m);
+    v /= C;
+    real r = 1 / sqrt(v + (real)XLSTM_NORM_EPS);
+    *mean = m;
+    *rstd = r;
+    if (w) {
+        for (int c = 0; c < C; c++) out[c] = (x[c] - m) * r * (1 + w[c]);
+    } else {
+        for (int c = 0; c < C; c++) out[c] = (x[c] - m) * r;
+    }
+}
+
+void groupnorm_row_forward(real *out, real *mean, real *rstd, const real *x, const real *w, int G, int C)
+{
+    for (int g = 0; g < G; g++)
+        slice_forward(out + (size_t)g * C, mean + g, rstd + g, x + (size_t)g * C, w ? w + (size_t)g * C : NULL, C);
+}
+
 /* x, out [N, G*C]; mean, rstd [N*G]. Each (row, group) slice of C values is independent. */
 void groupnorm_forward(real *out, real *mean, real *rstd, const real *x, const real *w, int N, int G, int C)
 {
     long S = (long)N * G;
 #pragma omp parallel for schedule(static) if (S * C > 16384)
-    for (long s = 0; s < S; s++) {
-        const real *xs = x + (size_t)s * C;
-        real *os = out + (size_t)s * C;
-        /* two passes (mean, then squared deviations): no cancellation for large means */
-        real m = 0, v = 0;
-        for (int c = 0; c < C; c++) m += xs[c];
-        m /= C;
-        for (int c = 0; c < C; c++) v += (xs[c] - m) * (xs[c] - m);
-        v /= C;
-        real r = 1 / sqrt(v + (real)XLSTM_NORM_EPS);
-        mean[s] = m;
-        rstd[s] = r;
-        if (w) {
-            const real *ws = w + (size_t)(s % G) * C;
-            for (int c = 0; c < C; c++) os[c] = (xs[c] - m) * r * (1 + ws[c]);
-        } else {
-            for (int c = 0; c < C; c++) os[c] = (xs[c] - m) * r;
-        }
-    }
+    for (long s = 0; s < S; s++)
+        slice_forward(out + (size_t)s * C, mean + s, rstd + s, x + (size_t)s * C, w ? w + (size_t)(s % G) * C : NULL,
+                      C);
 }
 
 /* dw[g*C + c] += sum_n dout[n, g*C + c] * xhat[n, g*C + c], parallel over column blocks. */
@@ -52,29 +61,42 @@ static void groupnorm_dw(real *dw, const real *dout, const real *x, const real *
     }
 }
 
-/* dx += rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), dxhat = dout * (1 + w);
- * dw += sum over rows of dout * xhat (skipped when w is NULL). */
+/* One slice of the dx part: dx += rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)),
+ * dxhat = dout * (1 + w) (w may be NULL). */
+static void slice_backward_x(real *dx, const real *dout, const real *x, const real *w, real m, real r, int C)
+{
+    real sum_dxhat = 0, sum_dxhat_xhat = 0;
+    for (int c = 0; c < C; c++) {
+        real dxhat = w ? dout[c] * (1 + w[c]) : dout[c];
+        sum_dxhat += dxhat;
+        sum_dxhat_xhat += dxhat * (x[c] - m) * r;
+    }
+    real a = sum_dxhat / C, b = sum_dxhat_xhat / C;
+    for (int c = 0; c < C; c++) {
+        real dxhat = w ? dout[c] * (1 + w[c]) : dout[c];
+        dx[c] += r * (dxhat - a - (x[c] - m) * r * b);
+    }
+}
+
+void groupnorm_row_backward(real *dx, real *dw, const real *dout, const real *x, const real *w, const real *mean,
+                            const real *rstd, int G, int C)
+{
+    for (int g = 0; g < G; g++) {
+        size_t o = (size_t)g * C;
+        slice_backward_x(dx + o, dout + o, x + o, w ? w + o : NULL, mean[g], rstd[g], C);
+        if (w && dw)
+            for (int c = 0; c < C; c++) dw[o + c] += dout[o + c] * (x[o + c] - mean[g]) * rstd[g];
+    }
+}
+
+/* dx as slice_backward_x; dw += sum over rows of dout * xhat (skipped when w is NULL). */
 void groupnorm_backward(real *dx, real *dw, const real *dout, const real *x, const real *w, const real *mean,
                         const real *rstd, int N, int G, int C)
 {
     long S = (long)N * G;
 #pragma omp parallel for schedule(static) if (S * C > 16384)
-    for (long s = 0; s < S; s++) {
-        const real *xs = x + (size_t)s * C, *ds = dout + (size_t)s * C;
-        const real *ws = w ? w + (size_t)(s % G) * C : NULL;
-        real *dxs = dx + (size_t)s * C;
-        real m = mean[s], r = rstd[s];
-        real sum_dxhat = 0, sum_dxhat_xhat = 0;
-        for (int c = 0; c < C; c++) {
-            real dxhat = ws ? ds[c] * (1 + ws[c]) : ds[c];
-            sum_dxhat += dxhat;
-            sum_dxhat_xhat += dxhat * (xs[c] - m) * r;
-        }
-        real a = sum_dxhat / C, b = sum_dxhat_xhat / C;
-        for (int c = 0; c < C; c++) {
-            real dxhat = ws ? ds[c] * (1 + ws[c]) : ds[c];
-            dxs[c] += r * (dxhat - a - (xs[c] - m) * r * b);
-        }
-    }
+    for (long s = 0; s < S; s++)
+        slice_backward_x(dx + (size_t)s * C, dout + (size_t)s * C, x + (size_t)s * C,
+                         w ? w + (size_t)(s % G) * C : NULL, mean[s], rstd[s], C);
     if (w && dw) groupnorm_dw(dw, dout, x, mean, rstd, N, G, C);
 }

@@ -29,8 +29,7 @@ void ffn_forward(real *y, const real *x, const ffn_weights *w, ffn_acts *a, ffn_
     size_t NF = (size_t)N * F;
     linear_forward(a->gate, F, x, D, w->up_w, w->up_b, N, D, F);
     linear_forward(a->up, F, x, D, w->up_w + (size_t)F * D, w->up_b ? w->up_b + F : NULL, N, D, F);
-    act_forward(d.act, a->act, a->gate, NF);
-    for (size_t i = 0; i < NF; i++) a->out[i] = a->act[i] * a->up[i];
+    act_gate_forward(d.act, a->act, a->out, a->gate, a->up, NF);
     linear_forward(y, D, a->out, F, w->down_w, w->down_b, N, F, D);
 }
 
@@ -39,14 +38,9 @@ void ffn_backward(real *dx, const real *dy, const real *x, const ffn_weights *w,
 {
     int F = d.F, D = d.D;
     size_t NF = (size_t)N * F;
-    for (size_t i = 0; i < NF; i++) g->out[i] = g->gate[i] = 0;
-    linear_backward(g->out, F, dw->down_w, dw->down_b, dy, D, a->out, F, w->down_w, N, F, D);
-    /* g->act holds d(act(gate)) and g->up d(up) */
-    for (size_t i = 0; i < NF; i++) {
-        g->up[i] = g->out[i] * a->act[i];
-        g->act[i] = g->out[i] * a->up[i];
-    }
-    act_backward(d.act, g->gate, g->act, a->gate, NF);
+    gemm(0, 0, N, F, D, 1, dy, D, w->down_w, F, 0, g->out, F); /* g->out = dy W_down */
+    linear_backward(NULL, F, dw->down_w, dw->down_b, dy, D, a->out, F, w->down_w, N, F, D);
+    act_gate_backward(d.act, g->gate, g->up, g->out, a->gate, a->up, a->act, NF);
     linear_backward(dx, D, dw->up_w, dw->up_b, g->gate, F, x, D, w->up_w, N, D, F);
     linear_backward(dx, D, dw->up_w + (size_t)F * D, dw->up_b ? dw->up_b + F : NULL, g->up, F, x, D,
                     w->up_w + (size_t)F * D, N, D, F);

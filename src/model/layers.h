@@ -79,17 +79,20 @@ void slstm_state_bind(slstm_state *s, arena *a, slstm_dims d, int B);
  * holds the gradients of these activations during the backward. */
 typedef struct {
     real *x_m, *z;          /* [N, E] the two halves of the up-projection */
-    real *conv;             /* [N, E] conv output before SiLU */
-    real *x_c;              /* [N, E] SiLU(conv): may be scratch shared by all layers (the
-                             * backward recomputes it from conv) */
-    real *q, *k, *v;        /* [N, E] */
-    real *ig, *fg;          /* [N, NH] gate pre-activations */
+    real *v;                /* [N, E] */
     real *h;                /* [N, E] cell output (before the out-norm) */
+    real *ig, *fg;          /* [N, NH] gate pre-activations */
     real *gn_mean, *gn_rstd;/* [N * NH] */
-    real *out;              /* [N, E] (outnorm(h) + skip * x_c) * SiLU(z), the input of proj_down:
-                             * may be shared scratch too (the backward recomputes it) */
+    /* Temporaries (MLSTM_TEMPS of [N, E]), which only the forward and then the backward's
+     * recomputation use, so that all layers of a model can share them: */
+    real *x_c;              /* SiLU(conv(x_m)) */
+    real *q, *k;            /* from x_c */
+    real *out;              /* (outnorm(h) + skip * x_c) * SiLU(z), the input of proj_down */
+    real *conv;             /* [N, E] bound only when the temporaries are not shared: in a
+                             * gradient scratch, the gradient at the conv output */
     real *cell_saved;       /* what the cell forward saves (NULL in inference) */
 } mlstm_acts;
+#define MLSTM_TEMPS 4
 
 typedef struct {
     real *conv, *x_c;       /* [N, D] (unused when K == 0: x_c then aliases the input) */
@@ -107,8 +110,8 @@ typedef struct {
 } ffn_acts;
 
 /* train: also keep what only the backward needs (the cells' saved values). shared: NULL, or
- * two [N, E] buffers the layer may use for x_c and out, which only its forward reads (so all
- * layers of a model can share them). */
+ * MLSTM_TEMPS * N * E reals for the mLSTM temporaries (one such buffer can serve every
+ * layer of a model; while the arena only measures, any non-NULL pointer). */
 void mlstm_acts_bind(mlstm_acts *a, arena *ar, mlstm_dims d, int B, int T, mlstm_form form, int train,
                      real *shared);
 void slstm_acts_bind(slstm_acts *a, arena *ar, slstm_dims d, int B, int T, int train);

@@ -144,7 +144,7 @@ static void chunk_gates(real *bv, real *u, real *um, const chunk_in *c, real m, 
 
 static real denom(real den, real mt, real eps)
 {
-    real floor_m = exp(-mt), a = fabs(den);
+    real floor_m = exp_r(-mt), a = fabs(den);
     return (a > floor_m ? a : floor_m) + eps;
 }
 
@@ -158,12 +158,10 @@ static void chunk_output(real *h, real *mrow, real *den, const scratch *s, const
     gemm(0, 1, n, n, DH, d->kscale, c->q, E, c->k, E, 0, S, n); /* S = q k'^T [n, n] */
     for (int t = 0; t < n; t++) {
         real mt = s->bv[t] + s->um[t], sum = 0, *row = S + (size_t)t * n;
-        for (int j = 0; j <= t; j++) {
-            row[j] *= exp(s->bv[t] + s->u[j] - mt);
-            sum += row[j];
-        }
+        for (int j = 0; j <= t; j++) row[j] *= exp_r(s->bv[t] + s->u[j] - mt); /* (vectorizes apart from the sum) */
+        for (int j = 0; j <= t; j++) sum += row[j];
         for (int j = t + 1; j < n; j++) row[j] = 0;
-        s->sc[t] = exp(s->bv[t] + m - mt);
+        s->sc[t] = exp_r(s->bv[t] + m - mt);
         if (has_state) sum += s->sc[t] * dot(c->q + (size_t)t * E, nv, DH);
         mrow[t] = mt;
         den[t] = sum;
@@ -184,9 +182,9 @@ static void chunk_output(real *h, real *mrow, real *den, const scratch *s, const
 static void chunk_state_update(real *C, real *nv, real *m, const scratch *s, const chunk_in *c, const cell_dims *d)
 {
     int n = c->n, DH = d->DH;
-    real g = s->bv[n - 1], mnew = g + s->um[n - 1], decay = exp(g + *m - mnew);
+    real g = s->bv[n - 1], mnew = g + s->um[n - 1], decay = exp_r(g + *m - mnew);
     for (int j = 0; j < n; j++) {
-        real w = exp(g + s->u[j] - mnew) * d->kscale;
+        real w = exp_r(g + s->u[j] - mnew) * d->kscale;
         for (int a = 0; a < DH; a++) s->Ks[(size_t)j * DH + a] = w * c->k[(size_t)j * d->E + a];
     }
     gemm(1, 0, DH, DH, n, 1, s->Ks, DH, c->v, d->E, decay, C, DH); /* C = decay C + Ks^T V */
@@ -312,12 +310,13 @@ static void chunk_backward_local(const scratch *s, const chunk_in *c, const real
     gemm(0, 1, n, n, DH, d->kscale, c->q, E, c->k, E, 0, W, n);
     for (int t = 0; t < n; t++) {
         real mt = mrow[t], r = 1 / denom(den[t], mt, d->eps);
-        for (int j = 0; j < n; j++) {
-            real e = j <= t ? exp(s->bv[t] + s->u[j] - mt) : 0;
+        for (int j = 0; j <= t; j++) {
+            real e = exp_r(s->bv[t] + s->u[j] - mt);
             Dp[(size_t)t * n + j] = e;
             W[(size_t)t * n + j] *= e;
         }
-        s->sc[t] = exp(s->bv[t] + m - mt);
+        for (int j = t + 1; j < n; j++) Dp[(size_t)t * n + j] = W[(size_t)t * n + j] = 0;
+        s->sc[t] = exp_r(s->bv[t] + m - mt);
         s->mrow[t] = r;
         for (int e = 0; e < DH; e++) s->dHt[(size_t)t * DH + e] = r * dh[(size_t)t * E + e];
     }
@@ -328,7 +327,7 @@ static void chunk_backward_local(const scratch *s, const chunk_in *c, const real
         for (int j = 0; j <= t; j++) hd += W[(size_t)t * n + j] * P[(size_t)t * n + j];
         if (has_state) hd += s->sc[t] * dot(c->q + (size_t)t * E, s->X + (size_t)t * DH, DH);
         real a = fabs(den[t]);
-        db[t] = a > exp(-mrow[t]) ? (den[t] > 0 ? -r * hd : r * hd) : 0;
+        db[t] = a > exp_r(-mrow[t]) ? (den[t] > 0 ? -r * hd : r * hd) : 0;
         for (int j = 0; j <= t; j++) P[(size_t)t * n + j] = Dp[(size_t)t * n + j] * (P[(size_t)t * n + j] + db[t]);
         for (int j = t + 1; j < n; j++) P[(size_t)t * n + j] = 0;
     }
@@ -347,7 +346,7 @@ static void chunk_backward_state_in(const scratch *s, const chunk_in *c, real mn
     int n = c->n, DH = d->DH;
     real g = s->bv[n - 1];
     for (int j = 0; j < n; j++) {
-        real e = exp(g + s->u[j] - mnext);
+        real e = exp_r(g + s->u[j] - mnext);
         for (int a = 0; a < DH; a++) {
             s->Ks[(size_t)j * DH + a] = e * d->kscale * c->k[(size_t)j * d->E + a];
             s->Vs[(size_t)j * DH + a] = e * c->v[(size_t)j * d->E + a];
@@ -364,7 +363,7 @@ static void chunk_backward_state_out(const scratch *s, const chunk_in *c, real m
                                      const cell_dims *d)
 {
     int n = c->n, DH = d->DH;
-    real decay = last ? 0 : exp(s->bv[n - 1] + m - mnext), *db = s->den;
+    real decay = last ? 0 : exp_r(s->bv[n - 1] + m - mnext), *db = s->den;
     for (int t = 0; t < n; t++)
         for (int a = 0; a < DH; a++) s->Ks[(size_t)t * DH + a] = s->sc[t] * c->q[(size_t)t * d->E + a];
     gemm(1, 0, DH, DH, n, 1, s->Ks, DH, s->dHt, DH, decay, s->C, DH);
@@ -467,7 +466,7 @@ static void pair_step(real *h, real *C, real *nv, real *m, const real *q, const 
 {
     real kscale = 1 / sqrt((real)DH), lf = logsigmoid_r(fg);
     real mnew = lf + *m > ig ? lf + *m : ig;
-    real fp = exp(lf + *m - mnew), ip = exp(ig - mnew) * kscale; /* ip includes the key scaling */
+    real fp = exp_r(lf + *m - mnew), ip = exp_r(ig - mnew) * kscale; /* ip includes the key scaling */
     for (int e = 0; e < DH; e++) h[e] = 0;
     for (int a = 0; a < DH; a++) {
         real *row = C + (size_t)a * DH, ka = ip * k[a];

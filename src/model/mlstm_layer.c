@@ -9,6 +9,7 @@
 #include "mlstm_cell.h"
 #include "../kernels/matmul.h"
 #include "../kernels/ops.h"
+#include "../kernels/split.h"
 
 mlstm_dims mlstm_dims_of(const xlstm_config *cfg)
 {
@@ -32,22 +33,20 @@ void mlstm_state_bind(mlstm_state *s, arena *a, mlstm_dims d, int B)
 }
 
 void mlstm_acts_bind(mlstm_acts *a, arena *ar, mlstm_dims d, int B, int T, mlstm_form form, int train,
-                     real *shared_x_c)
+                     real *shared)
 {
     size_t N = (size_t)B * T, NE = N * d.E;
     a->x_m = arena_take(ar, NE);
     a->z = arena_take(ar, NE);
-    a->conv = arena_take(ar, NE);
-    a->x_c = shared_x_c ? shared_x_c : arena_take(ar, NE);
-    a->q = arena_take(ar, NE);
-    a->k = arena_take(ar, NE);
     a->v = arena_take(ar, NE);
+    a->h = arena_take(ar, NE);
     a->ig = arena_take(ar, N * d.NH);
     a->fg = arena_take(ar, N * d.NH);
-    a->h = arena_take(ar, NE);
     a->gn_mean = arena_take(ar, N * d.NH);
     a->gn_rstd = arena_take(ar, N * d.NH);
-    a->out = arena_take(ar, NE);
+    real **temps[MLSTM_TEMPS] = {&a->x_c, &a->q, &a->k, &a->out};
+    for (int i = 0; i < MLSTM_TEMPS; i++) *temps[i] = !shared ? arena_take(ar, NE) : ar->base ? shared + (size_t)i * NE : NULL;
+    a->conv = shared ? NULL : arena_take(ar, NE);
     a->cell_saved = train ? arena_take(ar, mlstm_cell_saved_floats(B, T, d.NH, d.DH, form.chunk, form.parallel)) : NULL;
 }
 
@@ -71,21 +70,77 @@ static void qkv_gate_backward(real *const dqkv[3], real *dW, real *db, const rea
         for (int h = 0; h < NH; h++) db[h] += dout[(size_t)n * NH + h];
 }
 
+/* The elementwise work runs in a few passes over rows (each row's pieces stay in cache from
+ * one step to the next); the passes run in parallel above this many elements. */
+#define MLSTM_PAR_ELEMS 16384
+
+/* Row n of x_c = SiLU(conv(x_m)) and of q, k (from x_c); conv history hist may be NULL. With
+ * dconv not NULL (the backward's recomputation) SiLU'(conv) goes there. */
+static void conv_qk_row(real *dconv, const real *hist, const mlstm_weights *w, const mlstm_acts *a, mlstm_dims d,
+                        int n, int T)
+{
+    int E = d.E, NP = E / d.bs;
+    size_t r = (size_t)n * E;
+    real *xc = a->x_c + r;
+    causal_conv_row(xc, a->x_m, hist, w->conv_w, w->conv_b, n, T, E, d.K);
+    if (dconv)
+        for (int e = 0; e < E; e++) {
+            real c = xc[e], s = sigmoid_r(c);
+            xc[e] = c * s;
+            dconv[r + e] = s * (1 + c * (1 - s)); /* silu_grad_r, from the same sigmoid */
+        }
+    else
+        for (int e = 0; e < E; e++) xc[e] = silu_r(xc[e]);
+    headwise_row_forward(a->q + r, xc, w->q_w, w->q_b, NP, d.bs, d.bs);
+    headwise_row_forward(a->k + r, xc, w->k_w, w->k_b, NP, d.bs, d.bs);
+}
+
+/* out = (out + skip * x_c) * SiLU(z) over n values (out holds outnorm(h)); sigmoid(z) also
+ * into sz unless NULL. */
+static void skip_gate_slice(real *restrict out, real *restrict sz, const real *restrict xc, const real *restrict z,
+                            const real *restrict skip, int n)
+{
+    if (sz)
+        for (int e = 0; e < n; e++) {
+            real s = sigmoid_r(z[e]);
+            sz[e] = s;
+            out[e] = (out[e] + skip[e] * xc[e]) * (z[e] * s); /* silu_r(z) */
+        }
+    else
+        for (int e = 0; e < n; e++) out[e] = (out[e] + skip[e] * xc[e]) * silu_r(z[e]);
+}
+
+/* Row n of the proj_down input out = (outnorm(h) + skip * x_c) * SiLU(z); the forward
+ * computes the norm's mean and rstd (norm 1), the backward reuses them and keeps sigmoid(z)
+ * in sz. The same operations either way, so the backward sees the forward's values. */
+static void out_row(real *sz, int norm, const mlstm_weights *w, const mlstm_acts *a, mlstm_dims d, int n)
+{
+    size_t r = (size_t)n * d.E;
+    real *o = a->out + r;
+    const real *h = a->h + r, *mean = a->gn_mean + (size_t)n * d.NH, *rstd = a->gn_rstd + (size_t)n * d.NH;
+    if (norm)
+        groupnorm_row_forward(o, a->gn_mean + (size_t)n * d.NH, a->gn_rstd + (size_t)n * d.NH, h, w->outnorm_w, d.NH,
+                              d.DH);
+    else
+        for (int hd = 0; hd < d.NH; hd++)
+            for (int e = hd * d.DH; e < (hd + 1) * d.DH; e++) o[e] = (h[e] - mean[hd]) * rstd[hd] * (1 + w->outnorm_w[e]);
+    skip_gate_slice(o, sz ? sz + r : NULL, a->x_c + r, a->z + r, w->skip, d.E);
+}
+
 int mlstm_layer_forward(real *y, const real *x, const mlstm_weights *w, mlstm_acts *a, mlstm_dims d, int B, int T,
                          mlstm_form form, mlstm_state *state)
 {
     int N = B * T, E = d.E, D = d.D, NP = E / d.bs;
-    size_t NE = (size_t)N * E;
     linear_forward(a->x_m, E, x, D, w->proj_up_w, w->proj_up_b, N, D, E);
     linear_forward(a->z, E, x, D, w->proj_up_w + (size_t)E * D, w->proj_up_b ? w->proj_up_b + E : NULL, N, D, E);
 
-    causal_conv_forward(a->conv, a->x_m, state ? state->conv_hist : NULL, w->conv_w, w->conv_b, B, T, E, d.K);
+    const real *hist = state ? state->conv_hist : NULL;
+#pragma omp parallel for schedule(static) if ((long)N * E > MLSTM_PAR_ELEMS)
+    for (int n = 0; n < N; n++) {
+        conv_qk_row(NULL, hist, w, a, d, n, T);
+        headwise_row_forward(a->v + (size_t)n * E, a->x_m + (size_t)n * E, w->v_w, w->v_b, NP, d.bs, d.bs);
+    }
     if (state) causal_conv_push_hist(state->conv_hist, a->x_m, B, T, E, d.K);
-    silu_forward(a->x_c, a->conv, NE);
-
-    headwise_forward(a->q, E, a->x_c, E, w->q_w, w->q_b, N, NP, d.bs, d.bs);
-    headwise_forward(a->k, E, a->x_c, E, w->k_w, w->k_b, N, NP, d.bs, d.bs);
-    headwise_forward(a->v, E, a->x_m, E, w->v_w, w->v_b, N, NP, d.bs, d.bs);
     const real *qkv[3] = {a->q, a->k, a->v};
     qkv_gate_forward(a->ig, qkv, w->igate_w, w->igate_b, N, E, d.NH);
     qkv_gate_forward(a->fg, qkv, w->fgate_w, w->fgate_b, N, E, d.NH);
@@ -102,65 +157,122 @@ int mlstm_layer_forward(real *y, const real *x, const mlstm_weights *w, mlstm_ac
                                   form.parallel, NULL, NULL, NULL) != 0)
         return -1;
 
-    /* out = (outnorm(h) + skip * x_c) * silu(z), built in place */
-    groupnorm_forward(a->out, a->gn_mean, a->gn_rstd, a->h, w->outnorm_w, N, d.NH, d.DH);
-#pragma omp parallel for schedule(static) if (NE > 65536)
-    for (int n = 0; n < N; n++) {
-        size_t r = (size_t)n * E;
-        for (int e = 0; e < E; e++) a->out[r + e] = (a->out[r + e] + w->skip[e] * a->x_c[r + e]) * silu_r(a->z[r + e]);
-    }
+#pragma omp parallel for schedule(static) if ((long)N * E > MLSTM_PAR_ELEMS)
+    for (int n = 0; n < N; n++) out_row(NULL, 1, w, a, d, n);
     linear_forward(y, D, a->out, E, w->proj_down_w, w->proj_down_b, N, E, D);
     return 0;
+}
+
+/* One head's slice of the row below (restrict: too many pointers for the compiler's alias
+ * checks otherwise, and the loop would not vectorize). */
+static void out_slice_backward(real *restrict dskip, real *restrict dout, real *restrict sz, real *restrict dxc,
+                               const real *restrict h, const real *restrict xc, const real *restrict z,
+                               const real *restrict norm_w, const real *restrict skip, real mean, real rstd, int n)
+{
+    for (int e = 0; e < n; e++) {
+        real hs = (h[e] - mean) * rstd * (1 + norm_w[e]) + skip[e] * xc[e];
+        real s = sz[e], dhs = dout[e] * (z[e] * s);
+        sz[e] = dout[e] * hs * (s * (1 + z[e] * (1 - s))); /* silu_grad_r(z) */
+        dxc[e] = dhs * skip[e];
+        dskip[e] += dhs * xc[e];
+        dout[e] = dhs;
+    }
+}
+
+/* Row n of the gradients at z, at x_c through the skip (written, not added), and at h through
+ * the out-norm (added), given dout = g->out (overwritten with the gradient at outnorm(h) +
+ * skip * x_c) and sigmoid(z) in g->z (overwritten with the gradient at z). The skip's and
+ * the norm weight's gradients are added into dskip, dnorm [E]. */
+static void out_row_backward(real *dskip, real *dnorm, const mlstm_weights *w, const mlstm_acts *a, mlstm_acts *g,
+                             mlstm_dims d, int n)
+{
+    size_t r = (size_t)n * d.E;
+    const real *mean = a->gn_mean + (size_t)n * d.NH, *rstd = a->gn_rstd + (size_t)n * d.NH;
+    for (int hd = 0; hd < d.NH; hd++) {
+        size_t o = (size_t)hd * d.DH;
+        out_slice_backward(dskip + o, g->out + r + o, g->z + r + o, g->x_c + r + o, a->h + r + o, a->x_c + r + o,
+                           a->z + r + o, w->outnorm_w + o, w->skip + o, mean[hd], rstd[hd], d.DH);
+    }
+    groupnorm_row_backward(g->h + r, dnorm, g->out + r, a->h + r, w->outnorm_w, mean, rstd, d.NH, d.DH);
+}
+
+/* Per-thread partial sums of the backward's column reductions, [threads, PARTIAL_*]. */
+enum { PARTIAL_SKIP, PARTIAL_NORM, PARTIAL_Q_W, PARTIAL_Q_B, PARTIAL_K_W, PARTIAL_K_B, PARTIAL_V_W, PARTIAL_V_B,
+       PARTIALS };
+
+static size_t partial_floats(mlstm_dims d, size_t off[PARTIALS + 1])
+{
+    size_t nw = (size_t)(d.E / d.bs) * d.bs * d.bs, sizes[PARTIALS] = {d.E, d.E, nw, d.E, nw, d.E, nw, d.E};
+    off[0] = 0;
+    for (int i = 0; i < PARTIALS; i++) off[i + 1] = off[i] + sizes[i];
+    return off[PARTIALS];
 }
 
 int mlstm_layer_backward(real *dx, const real *dy, const real *x, const mlstm_weights *w, mlstm_weights *dw,
                           const mlstm_acts *a, mlstm_acts *g, mlstm_dims d, int B, int T, mlstm_form form)
 {
-    int N = B * T, E = d.E, D = d.D, NP = E / d.bs;
-    size_t NE = (size_t)N * E;
-    /* the gradient buffers of every activation start at zero: backwards accumulate */
-    real *zero_list[] = {g->x_m, g->z, g->x_c, g->q, g->k, g->v, g->h, g->out};
+    int N = B * T, E = d.E, D = d.D, NP = E / d.bs, threads = thread_count();
+    size_t NE = (size_t)N * E, off[PARTIALS + 1], np = partial_floats(d, off);
+    real *partial = xlstm_alloc((size_t)threads * np, sizeof(real), "mlstm_layer_backward partial sums");
+    if (!partial) return -1;
+    int par = (long)N * E > MLSTM_PAR_ELEMS;
+    (void)par; /* read only by the OpenMP if() clauses */
+
+    /* what the forward did not keep: x_c, q, k and out (into the shared temporaries),
+     * SiLU'(conv) (into g->conv) and sigmoid(z) (into g->z) */
+#pragma omp parallel for schedule(static) if (par)
+    for (int n = 0; n < N; n++) {
+        conv_qk_row(g->conv, NULL, w, a, d, n, T);
+        out_row(g->z, 0, w, a, d, n);
+    }
+
+    gemm(0, 0, N, E, D, 1, dy, D, w->proj_down_w, E, 0, g->out, E); /* g->out = dy W_down */
+    linear_backward(NULL, E, dw->proj_down_w, dw->proj_down_b, dy, D, a->out, E, w->proj_down_w, N, E, D);
+    memset(g->h, 0, NE * sizeof(real));
+#pragma omp parallel if (par)
+    {
+        real *mine = partial + (size_t)thread_num() * np;
+#pragma omp for schedule(static)
+        for (int n = 0; n < N; n++) out_row_backward(mine + off[PARTIAL_SKIP], mine + off[PARTIAL_NORM], w, a, g, d, n);
+    }
+
+    /* the cell and the gates add into these */
+    real *zero_list[] = {g->q, g->k, g->v};
     for (size_t i = 0; i < sizeof zero_list / sizeof *zero_list; i++) memset(zero_list[i], 0, NE * sizeof(real));
     memset(g->ig, 0, (size_t)N * d.NH * sizeof(real));
     memset(g->fg, 0, (size_t)N * d.NH * sizeof(real));
-    /* x_c is not kept by the forward: recompute it into the (not yet used) conv gradient */
-    real *x_c = g->conv;
-    silu_forward(x_c, a->conv, NE);
-
-    linear_backward(g->out, E, dw->proj_down_w, dw->proj_down_b, dy, D, a->out, E, w->proj_down_w, N, E, D);
-    /* out = h_skip * silu(z), h_skip = outnorm(h) + skip * x_c (recomputed, as the forward did);
-     * g->out becomes the gradient of h_skip */
-#pragma omp parallel for schedule(static) if (NE > 65536)
-    for (int n = 0; n < N; n++) {
-        size_t r = (size_t)n * E;
-        for (int e = 0; e < E; e++) {
-            size_t i = r + e, grp = (size_t)n * d.NH + e / d.DH;
-            real hs = (a->h[i] - a->gn_mean[grp]) * a->gn_rstd[grp] * (1 + w->outnorm_w[e]) + w->skip[e] * x_c[i];
-            real dhs = g->out[i] * silu_r(a->z[i]);
-            g->z[i] = g->out[i] * hs * silu_grad_r(a->z[i]);
-            g->x_c[i] += dhs * w->skip[e];
-            g->out[i] = dhs;
-        }
-    }
-    for (int n = 0; n < N; n++) /* the skip weight's gradient: a sum over rows */
-        for (int e = 0; e < E; e++) dw->skip[e] += g->out[(size_t)n * E + e] * x_c[(size_t)n * E + e];
-    groupnorm_backward(g->h, dw->outnorm_w, g->out, a->h, w->outnorm_w, a->gn_mean, a->gn_rstd, N, d.NH, d.DH);
-
     if (mlstm_cell_backward(g->q, g->k, g->v, g->ig, g->fg, g->h, a->cell_saved, a->q, a->k, a->v, a->ig, a->fg, B, T,
-                            d.NH, d.DH, form.chunk, form.parallel) != 0)
+                            d.NH, d.DH, form.chunk, form.parallel) != 0) {
+        xlstm_free(partial);
         return -1;
-
+    }
     const real *qkv[3] = {a->q, a->k, a->v};
     real *dqkv[3] = {g->q, g->k, g->v};
     qkv_gate_backward(dqkv, dw->igate_w, dw->igate_b, g->ig, qkv, w->igate_w, N, E, d.NH);
     qkv_gate_backward(dqkv, dw->fgate_w, dw->fgate_b, g->fg, qkv, w->fgate_w, N, E, d.NH);
 
-    headwise_backward(g->x_c, E, dw->q_w, dw->q_b, g->q, E, x_c, E, w->q_w, N, NP, d.bs, d.bs);
-    headwise_backward(g->x_c, E, dw->k_w, dw->k_b, g->k, E, x_c, E, w->k_w, N, NP, d.bs, d.bs);
-    headwise_backward(g->x_m, E, dw->v_w, dw->v_b, g->v, E, a->x_m, E, w->v_w, N, NP, d.bs, d.bs);
-
-    memset(g->conv, 0, NE * sizeof(real)); /* done with the recomputed x_c */
-    silu_backward(g->conv, g->x_c, a->conv, NE);
+    /* back through q, k (into dx_c) and v (into dx_m, written); then dconv = dx_c SiLU'(conv) */
+    int has_b = w->q_b != NULL;
+#pragma omp parallel if (par)
+    {
+        real *mine = partial + (size_t)thread_num() * np;
+#pragma omp for schedule(static)
+        for (int n = 0; n < N; n++) {
+            size_t r = (size_t)n * E;
+            headwise_row_backward(g->x_c + r, mine + off[PARTIAL_Q_W], has_b ? mine + off[PARTIAL_Q_B] : NULL, g->q + r,
+                                  a->x_c + r, w->q_w, NP, d.bs, d.bs);
+            headwise_row_backward(g->x_c + r, mine + off[PARTIAL_K_W], has_b ? mine + off[PARTIAL_K_B] : NULL, g->k + r,
+                                  a->x_c + r, w->k_w, NP, d.bs, d.bs);
+            memset(g->x_m + r, 0, (size_t)E * sizeof(real));
+            headwise_row_backward(g->x_m + r, mine + off[PARTIAL_V_W], has_b ? mine + off[PARTIAL_V_B] : NULL, g->v + r,
+                                  a->x_m + r, w->v_w, NP, d.bs, d.bs);
+            for (int e = 0; e < E; e++) g->conv[r + e] *= g->x_c[r + e];
+        }
+    }
+    real *sums[PARTIALS] = {dw->skip, dw->outnorm_w, dw->q_w, dw->q_b, dw->k_w, dw->k_b, dw->v_w, dw->v_b};
+    for (int i = 0; i < PARTIALS; i++)
+        if (sums[i]) partial_sums_add(sums[i], partial + off[i], threads, np, off[i + 1] - off[i]);
+    xlstm_free(partial);
     causal_conv_backward(g->x_m, dw->conv_w, dw->conv_b, g->conv, a->x_m, w->conv_w, B, T, E, d.K);
 
     linear_backward(dx, D, dw->proj_up_w, dw->proj_up_b, g->x_m, E, x, D, w->proj_up_w, N, D, E);

@@ -123,10 +123,13 @@ static void lm_acts_bind(const xlstm_model *m, lm_acts *a, arena *ar, int B, int
     a->post_rstd = arena_take(ar, N);
     a->logits = arena_take(ar, N * c->vocab_size);
     a->y = arena_take(ar, ND);
-    /* every mLSTM layer's x_c and out live only during its forward: one pair serves all */
+    /* the mLSTM layers' temporaries live only during one layer's forward (or backward): one
+     * set serves all */
     int any_mlstm = 0;
     for (int i = 0; i < L; i++) any_mlstm |= !c->is_slstm[i];
-    real *shared = any_mlstm ? arena_take(ar, 2 * N * m->md.E) : NULL;
+    real *shared = any_mlstm ? arena_take(ar, MLSTM_TEMPS * N * m->md.E) : NULL;
+    static real measuring; /* arena_take gives NULL while measuring: the layers must still see a shared buffer */
+    if (any_mlstm && !ar->base) shared = &measuring;
     for (int i = 0; i < L; i++) {
         if (c->is_slstm[i]) {
             slstm_acts_bind(&a->s[i], ar, m->sd, B, T, train);
@@ -208,6 +211,13 @@ static int lm_scratch_alloc(const xlstm_model *m, lm_grad_scratch *s, int B, int
 
 /* ---------------------------------------------------------------- forward */
 
+/* out = x + y over n values: a residual connection */
+static void residual_add(real *out, const real *x, const real *y, size_t n)
+{
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (size_t j = 0; j < n; j++) out[j] = x[j] + y[j];
+}
+
 int lm_forward(const xlstm_model *m, lm_acts *a, const int32_t *tokens, int B, int T, lm_block_state *states)
 {
     const xlstm_config *c = &m->cfg;
@@ -228,13 +238,13 @@ int lm_forward(const xlstm_model *m, lm_acts *a, const int32_t *tokens, int B, i
                      : mlstm_layer_forward(a->y, ln1, &bw->m, &a->m[i], m->md, B, T, m->form,
                                            states ? &states[i].m : NULL);
         if (rc != 0) return -1;
-        for (size_t j = 0; j < ND; j++) mid[j] = x[j] + a->y[j];
+        residual_add(mid, x, a->y, ND);
         if (c->is_slstm[i] && c->ffn.enabled) {
             real *ln2 = a->ln2[i], *out = a->res + (size_t)(i + 1) * ND;
             groupnorm_forward(ln2, a->ln2_mean + (size_t)i * N, a->ln2_rstd + (size_t)i * N, mid, bw->ffn_norm_w, N, 1,
                               D);
             ffn_forward(a->y, ln2, &bw->f, &a->f[i], m->fd, N);
-            for (size_t j = 0; j < ND; j++) out[j] = mid[j] + a->y[j];
+            residual_add(out, mid, a->y, ND);
         }
     }
     const real *top = a->res + (size_t)c->num_blocks * ND;

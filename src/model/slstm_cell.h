@@ -15,8 +15,8 @@
  * `_recurrent_kernel_`); bias [4*D] (gate, head, unit); a state [4, B, D] = (y, c, n, m).
  *
  * Per step: one gemm per head (src/kernels/matmul.h) for the recurrent product, then an
- * elementwise pass (OpenMP over rows or units when large). Nothing is allocated in the
- * time loop.
+ * elementwise pass; each head runs its time loop on its own thread (OpenMP, when large).
+ * Nothing is allocated in the time loop.
  */
 #ifndef XLSTM_SLSTM_CELL_H
 #define XLSTM_SLSTM_CELL_H
@@ -26,8 +26,9 @@
 /* Reals the forward saves for the backward (plus the backward's scratch), in this order:
  *   states [T+1, 4, B, D]  (y, c, n, m) before step 0 and after every step;
  *   raw    [T, B, NH, 4, DH] the gate pre-activations (head-major: one gemm per head fills them);
- *   work   [7, B, D]       scratch of the backward.
- * In all (8T + 11) * B * D. */
+ *   draw   [T, B, NH, 4, DH] their gradients (the backward's: dR is one product over all steps);
+ *   work   [3, B, D]       scratch of the backward.
+ * In all (12T + 7) * B * D. */
 size_t slstm_cell_saved_floats(int B, int T, int D);
 
 /* h [B, T, D] = the cell over T steps.
@@ -52,7 +53,7 @@ void slstm_cell_step(real *h, real *state, real *work, const real *Wx, const rea
  * the stabilizers are constants and the min(1, .) clamps are ignored; this is the exact
  * gradient, as y does not depend on m. The m component of dstate is c0 dc0 + n0 dn0 (exact
  * too: raising m0 by d scales the unstabilized c0, n0 by e^d; the CUDA kernel returns 0).
- * Only the work part of `saved` is written. */
+ * Only the draw and work parts of `saved` are written. */
 void slstm_cell_backward(real *dWx, real *dR, real *dbias, real *dstate, const real *dh, real *saved, const real *R,
                          int B, int T, int NH, int DH);
 

@@ -3,6 +3,8 @@
  *   (block-diagonal per head; note the official crosswise naming: the module called
  *   `fgate` feeds the input gate and `igate` the forget gate); h = sLSTM cell; y = groupnorm(h).
  * The block adds the gated feed-forward (ffn.c) after it. */
+#include <string.h>
+
 #include "layers.h"
 #include "slstm_cell.h"
 #include "../kernels/ops.h"
@@ -68,10 +70,12 @@ void slstm_layer_backward(real *dx, const real *dy, const real *x, const slstm_w
 {
     int N = B * T, D = d.D;
     size_t ND = (size_t)N * D;
-    for (size_t j = 0; j < ND; j++) g->h[j] = 0;
-    for (size_t j = 0; j < 4 * ND; j++) g->wx[j] = 0;
-    if (d.K > 0)
-        for (size_t j = 0; j < ND; j++) g->x_c[j] = g->conv[j] = 0;
+    memset(g->h, 0, ND * sizeof(real));
+    memset(g->wx, 0, 4 * ND * sizeof(real));
+    if (d.K > 0) {
+        memset(g->x_c, 0, ND * sizeof(real));
+        memset(g->conv, 0, ND * sizeof(real));
+    }
 
     groupnorm_backward(g->h, dw->gn_w, dy, a->h, w->gn_w, a->gn_mean, a->gn_rstd, N, d.NH, d.DH);
     slstm_cell_backward(g->wx, dw->R, dw->bias, NULL, g->h, a->cell_saved, w->R, B, T, d.NH, d.DH);
