@@ -20,12 +20,7 @@
 # step), or nothing (training or evaluating).
 . tests/lib.sh
 
-head -c 40000 data/moby_dick.txt > "$tmp/text.txt"
-cat > "$tmp/tiny.json" <<'EOF'
-{"vocab_size": 256, "embedding_dim": 32, "num_blocks": 2, "slstm_at": [1],
- "mlstm_block": {"mlstm": {"num_heads": 2}},
- "slstm_block": {"slstm": {"num_heads": 2}, "feedforward": {"proj_factor": 1.3}}}
-EOF
+tiny_fixture 40000
 # bit-exactness needs a fixed thread count
 export OMP_NUM_THREADS=1
 STEPS=240

@@ -22,12 +22,7 @@ long_path() {
 }
 
 # a tiny model trained for 2 steps: the run directory the --resume cases damage
-head -c 40000 data/moby_dick.txt > "$tmp/text.txt"
-cat > "$tmp/tiny.json" <<'EOF'
-{"vocab_size": 256, "embedding_dim": 32, "num_blocks": 2, "slstm_at": [1],
- "mlstm_block": {"mlstm": {"num_heads": 2}},
- "slstm_block": {"slstm": {"num_heads": 2}, "feedforward": {"proj_factor": 1.3}}}
-EOF
+tiny_fixture 40000
 RUN="--data $tmp/text.txt --config $tmp/tiny.json --batch-size 4 --context 32 --sample 0"
 if ! "$XLSTM" train $RUN --steps 2 --out "$tmp/run" > /dev/null 2> "$tmp/err"; then
     fail cli_errors_setup; cat "$tmp/err"; exit 0

@@ -6,12 +6,7 @@
 . tests/lib.sh
 
 # the data: the first 40 kB of the bundled corpus; the model: D 32, 2 blocks, sLSTM at 1
-head -c 40000 data/moby_dick.txt > "$tmp/text.txt"
-cat > "$tmp/tiny.json" <<'EOF'
-{"vocab_size": 256, "embedding_dim": 32, "num_blocks": 2, "slstm_at": [1],
- "mlstm_block": {"mlstm": {"num_heads": 2}},
- "slstm_block": {"slstm": {"num_heads": 2}, "feedforward": {"proj_factor": 1.3}}}
-EOF
+tiny_fixture 40000
 # a fixed thread count (the numbers of a run depend on it); one thread is fastest for a model this small
 export OMP_NUM_THREADS=1
 ARGS="--data $tmp/text.txt --config $tmp/tiny.json --batch-size 4 --context 32 --lr 1e-2 --warmup 10 --seed 7 --sample 0"

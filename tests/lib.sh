@@ -27,6 +27,17 @@ expect_error() {
     fi
 }
 
+# tiny_fixture BYTES: $tmp/text.txt, the first BYTES of the bundled corpus, and $tmp/tiny.json,
+# the model of the training tests (D 32, 2 blocks, sLSTM at block 1, 2 heads)
+tiny_fixture() {
+    head -c "$1" data/moby_dick.txt > "$tmp/text.txt"
+    cat > "$tmp/tiny.json" <<'EOF'
+{"vocab_size": 256, "embedding_dim": 32, "num_blocks": 2, "slstm_at": [1],
+ "mlstm_block": {"mlstm": {"num_heads": 2}},
+ "slstm_block": {"slstm": {"num_heads": 2}, "feedforward": {"proj_factor": 1.3}}}
+EOF
+}
+
 # last_line_error NAME PATTERN CMD...: exit 1 and the last stderr line matches PATTERN (for
 # verbs that print a line of progress, such as train's summary of the run, before failing)
 last_line_error() {

@@ -11,12 +11,7 @@ XLSTM=$BUILD/xlstm
 . tests/lib.sh
 export OPENBLAS_CORETYPE=Haswell OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 
-head -c 20000 data/moby_dick.txt > "$tmp/text.txt"
-cat > "$tmp/tiny.json" <<'EOF'
-{"vocab_size": 256, "embedding_dim": 32, "num_blocks": 2, "slstm_at": [1],
- "mlstm_block": {"mlstm": {"num_heads": 2}},
- "slstm_block": {"slstm": {"num_heads": 2}, "feedforward": {"proj_factor": 1.3}}}
-EOF
+tiny_fixture 20000
 
 # vg NAME STATUS ARGS...: the program under memcheck exits with STATUS (not valgrind's 99:
 # no memory errors, nothing definitely lost)
