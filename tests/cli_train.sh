@@ -86,14 +86,8 @@ cmp -s "$tmp/whole/optimizer.safetensors" "$tmp/killed/optimizer.safetensors" &&
 
 # ---- SIGINT: the step under way is finished and checkpointed (--save-every 0: no other
 # checkpoint before the end), the exit status is 130, and --resume continues from there
-"$XLSTM" train $ARGS --out "$tmp/sigint" --steps 100000 --save-every 0 --eval-every 0 > /dev/null 2> "$tmp/sigint.err" &
-pid=$!
-wait_until 30 grep -qs "^3," "$tmp/sigint/metrics.csv"
-kill -INT $pid
-# wait (at most 30 s) for the message that it stopped, then for the process
-wait_until 30 grep -q "interrupted" "$tmp/sigint.err" || kill -9 $pid
-wait $pid
-rc=$?
+sigint_after "$tmp/sigint/metrics.csv" 3 "interrupted" "$tmp/sigint.err" 30 \
+    "$XLSTM" train $ARGS --out "$tmp/sigint" --steps 100000 --save-every 0 --eval-every 0
 last=$(tail -n 1 "$tmp/sigint/metrics.csv" | cut -d, -f1)
 # the checkpoint's step, from the model file's metadata
 saved=$(grep -a -o '"step": *"[0-9]*"' "$tmp/sigint/model.safetensors" | head -n 1 | grep -o '[0-9][0-9]*')

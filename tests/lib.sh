@@ -27,6 +27,20 @@ expect_error() {
     fi
 }
 
+# sigint_after METRICS STEP DONE_PATTERN LOG SECONDS CMD...: run CMD in the background (stderr
+# to LOG), send SIGINT once METRICS has the line of STEP, wait (at most SECONDS) for
+# DONE_PATTERN in LOG, else kill it; rc is its exit status
+sigint_after() {
+    metrics=$1; step=$2; done_pattern=$3; log=$4; limit=$5; shift 5
+    "$@" > /dev/null 2> "$log" &
+    pid=$!
+    wait_until "$limit" grep -qs "^$step," "$metrics"
+    kill -INT $pid
+    wait_until "$limit" grep -q "$done_pattern" "$log" || kill -9 $pid
+    wait $pid
+    rc=$?
+}
+
 # tiny_fixture BYTES: $tmp/text.txt, the first BYTES of the bundled corpus, and $tmp/tiny.json,
 # the model of the training tests (D 32, 2 blocks, sLSTM at block 1, 2 heads)
 tiny_fixture() {

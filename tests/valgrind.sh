@@ -34,14 +34,9 @@ vg valgrind_resume 0 train --resume --out "$tmp/run" --steps 6 --sample 0
 vg valgrind_generate 0 generate --model "$tmp/run" --prompt "Call me" --max-tokens 20
 vg valgrind_eval 0 eval --model "$tmp/run" --data "$tmp/text.txt" --context 16 --max-bytes 2000
 # SIGINT: the stop after a step, its checkpoint and the teardown (exit 130)
-valgrind --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99 \
-    "$XLSTM" train $ARGS --out "$tmp/int" --steps 100000 --save-every 0 --eval-every 0 > /dev/null 2> "$tmp/vg.log" &
-pid=$!
-wait_until 300 grep -qs "^2," "$tmp/int/metrics.csv"
-kill -INT $pid
-wait_until 300 grep -q "ERROR SUMMARY" "$tmp/vg.log" || kill -9 $pid
-wait $pid
-rc=$?
+sigint_after "$tmp/int/metrics.csv" 2 "ERROR SUMMARY" "$tmp/vg.log" 300 \
+    valgrind --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99 \
+    "$XLSTM" train $ARGS --out "$tmp/int" --steps 100000 --save-every 0 --eval-every 0
 summary="$(grep -o 'ERROR SUMMARY: [0-9]* errors' "$tmp/vg.log"); $(grep -o 'definitely lost: [0-9,]* bytes' "$tmp/vg.log")"
 [ $rc -eq 130 ] && pass "valgrind_sigint ($summary)" || { fail "valgrind_sigint (exit $rc, $summary)"; tail -40 "$tmp/vg.log"; }
 # a refused input exits through die(): still no errors (what is reachable at exit is not a leak)
