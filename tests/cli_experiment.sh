@@ -2,8 +2,9 @@
 # tests/cli_experiment.sh — `xlstm experiment`: a tiny run of each experiment (2 steps, a few
 # test samples) prints a table of the right shape with accuracies in range and writes
 # results.csv (extrapolation: losses and loss_by_position.svg); the same seed gives the same
-# table and CSV; --models picks rows; bad flags are refused with one line. (Whether the
-# models learn is measured by the full runs of docs/experiments.md, not here.)
+# table and CSV, whether the models are trained one at a time or together (--jobs); --models
+# picks rows; bad flags are refused with one line. (Whether the models learn is measured by
+# the full runs of docs/experiments.md, not here.)
 . tests/lib.sh
 
 check() {
@@ -52,6 +53,11 @@ check experiment_same_seed_same_csv [ "$(csv_no_time parity)" = "$(csv_no_time p
 run parity parity3 --models xlstm11,xlstm01
 check experiment_models_subset table_ok "$tmp/parity3.txt" "xlstm01 xlstm11" 4 -1 1
 check experiment_models_subset_same_rows [ "$(accuracies parity | grep xlstm11)" = "$(accuracies parity3 | grep xlstm11)" ]
+# models trained one at a time or all at once (the default: one per core) give the same results
+run parity parity_jobs1 --jobs 1
+check experiment_jobs1_same_csv [ "$(csv_no_time parity)" = "$(csv_no_time parity_jobs1)" ]
+run parity parity_jobs3 --jobs 3
+check experiment_jobs3_same_csv [ "$(csv_no_time parity)" = "$(csv_no_time parity_jobs3)" ]
 
 # extrapolation: one window of 4096 bytes; 7 position buckets of bits per byte
 run extrapolation extra --eval-samples 1
@@ -59,9 +65,12 @@ check experiment_extrapolation_table table_ok "$tmp/extra.txt" "$all" 7 0 20
 check experiment_extrapolation_csv awk -F, 'NR > 1 && !($6 > 0) { bad = 1 } END { exit !(NR == 22 && !bad) }' \
     "$tmp/extra/results.csv"
 check experiment_extrapolation_svg [ "$(grep -c '<polyline' "$tmp/extra/loss_by_position.svg" 2> /dev/null)" = 3 ]
+run extrapolation extra_jobs1 --eval-samples 1 --jobs 1
+check experiment_extrapolation_jobs1_same [ "$(cut -d, -f1-6 "$tmp/extra/results.csv")" = \
+    "$(cut -d, -f1-6 "$tmp/extra_jobs1/results.csv")" ]
 
 for bad in "" "nosuch" "parity mqar" "parity --steps 0" "parity --steps x" "parity --models foo" \
-    "parity --models xlstm01,,xlstm10" "parity --eval-samples 0" "parity --threads 0" "parity --lr -1" \
+    "parity --models xlstm01,,xlstm10" "parity --eval-samples 0" "parity --threads 0" "parity --jobs 0" "parity --lr -1" \
     "parity --lr nan" "parity --batch-size 0" "parity --seed -1" "parity --bogus" "parity --steps"; do
     # shellcheck disable=SC2086
     expect_error "experiment_refuses '$bad'" "^xlstm: experiment: " "$XLSTM" experiment $bad

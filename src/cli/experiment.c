@@ -135,7 +135,7 @@ static const model_shape LM_SHAPE = {128, 2, 4, 4, "zeros"};
 typedef struct {
     const char *name, *out;
     uint64_t seed;
-    long steps, batch, eval_samples, threads; /* 0: the default */
+    long steps, batch, eval_samples, threads, jobs; /* 0: the default */
     double lr;                                /* 0: the experiment's default */
     int use[NMODELS];
 } exp_opts;
@@ -165,7 +165,10 @@ static void help(void)
            "  --eval-samples N  test samples per length bucket (default 512); extrapolation: windows of\n"
            "                    %d bytes (default: all of the validation split)\n"
            "  --out DIR         where results.csv goes (default runs/experiment-NAME)\n"
-           "  --threads N       OpenMP threads (default 1: these models are too small to gain from more)\n",
+           "  --jobs N          models trained at the same time (default: one per core, at most the number\n"
+           "                    of models); with --threads 1 the results do not depend on it\n"
+           "  --threads N       OpenMP threads per model (default 1: these models are too small to gain from\n"
+           "                    more)\n",
            LM_EVAL_CONTEXT);
 }
 
@@ -215,6 +218,8 @@ static void parse_args(exp_opts *o, int argc, char **argv)
             o->eval_samples = flag_long("experiment", a, flag_value("experiment", argc, argv, &i), 1, 10000000L);
         } else if (!strcmp(a, "--threads")) {
             o->threads = flag_long("experiment", a, flag_value("experiment", argc, argv, &i), 1, 1024);
+        } else if (!strcmp(a, "--jobs")) {
+            o->jobs = flag_long("experiment", a, flag_value("experiment", argc, argv, &i), 1, 1024);
         } else if (!strcmp(a, "--models")) {
             parse_models(o, flag_value("experiment", argc, argv, &i));
         } else if (!strcmp(a, "--out")) {
@@ -327,6 +332,35 @@ static double train_model(xlstm_model *m, const train_plan *p, batch_fn fill, vo
     return now() - t0;
 }
 
+/* ---------------------------------------------------------------- running the models */
+
+/* One model's whole work (train, evaluate, store its results in ctx's slots for model mi). */
+typedef void (*model_job)(int mi, void *ctx);
+
+/* Runs job for every selected model, o->jobs of them at a time, each on o->threads threads.
+ * The models share only read-only inputs and each writes its own result slots, so the
+ * results do not depend on the number of jobs or on their timing (with one thread per model;
+ * OpenBLAS may split a product differently when a job runs alone with several threads). */
+static void run_models(const exp_opts *o, model_job job, void *ctx)
+{
+    int todo[NMODELS], n = 0;
+    for (int mi = 0; mi < NMODELS; mi++)
+        if (o->use[mi]) todo[n++] = mi;
+#ifdef _OPENMP
+    int jobs = o->jobs ? (int)o->jobs : omp_get_num_procs(), threads = o->threads ? (int)o->threads : 1;
+    jobs = jobs < n ? jobs : n;
+    /* a model's own parallel regions are nested inside its job's */
+    omp_set_max_active_levels(jobs > 1 && threads > 1 ? 2 : 1);
+#pragma omp parallel for num_threads(jobs) schedule(dynamic, 1)
+    for (int i = 0; i < n; i++) {
+        omp_set_num_threads(threads);
+        job(todo[i], ctx);
+    }
+#else
+    for (int i = 0; i < n; i++) job(todo[i], ctx);
+#endif
+}
+
 /* ---------------------------------------------------------------- task experiments */
 
 typedef struct {
@@ -405,14 +439,36 @@ static void bucket_label(char *buf, size_t size, const task_experiment *e, bucke
     else snprintf(buf, size, "[%d,%d]", b.min, b.max);
 }
 
+typedef struct {
+    const task_experiment *e;
+    const exp_opts *o;
+    train_plan plan;
+    int longest;
+    long samples;
+    tally result[NMODELS][MAX_BUCKETS];
+    double secs[NMODELS], loss[NMODELS];
+} task_run;
+
+static void task_job(int mi, void *ctx)
+{
+    task_run *r = ctx;
+    const task_experiment *e = r->e;
+    char label[64];
+    xlstm_model *m = build_model(&MODELS[mi], &e->shape, task_find(e->name)->vocab, r->longest - 1, r->o->seed);
+    task_stream train = make_stream(e->name, e->train, stream(r->o->seed, STREAM_TRAIN));
+    snprintf(label, sizeof label, "%s %s", e->name, MODELS[mi].name);
+    r->secs[mi] = train_model(m, &r->plan, task_train_batch, &train, label, &r->loss[mi]);
+    for (int k = 0; k < e->ntest; k++) r->result[mi][k] = evaluate_bucket(m, e, k, r->samples, r->o->seed);
+    xlstm_model_free(m);
+}
+
 static void run_task_experiment(const task_experiment *e, const exp_opts *o)
 {
     const double chance = task_chance(task_find(e->name));
-    const long samples = o->eval_samples ? o->eval_samples : 512;
-    train_plan plan = {o->steps ? o->steps : e->steps, o->batch ? o->batch : e->batch, e->train.max - 1,
-                       o->lr ? o->lr : e->lr};
-    int longest = 0;
-    for (int k = 0; k < e->ntest; k++) longest = e->test[k].max > longest ? e->test[k].max : longest;
+    task_run r = {.e = e, .o = o, .samples = o->eval_samples ? o->eval_samples : 512};
+    r.plan = (train_plan){o->steps ? o->steps : e->steps, o->batch ? o->batch : e->batch, e->train.max - 1,
+                          o->lr ? o->lr : e->lr};
+    for (int k = 0; k < e->ntest; k++) r.longest = e->test[k].max > r.longest ? e->test[k].max : r.longest;
     char path[PATH_MAX], label[64];
     FILE *csv = open_csv(o, path, "model,min_length,max_length,pairs,samples,answers,correct,accuracy,"
                                   "scaled_accuracy,train_seconds,final_loss\n");
@@ -421,33 +477,29 @@ static void run_task_experiment(const task_experiment *e, const exp_opts *o)
     bucket_label(label, sizeof label, e, e->train);
     printf("trained on %s, %ld steps of %ld, lr %g; scaled accuracy (0 = chance %.3g, 1 = perfect) on %ld test "
            "samples per bucket; seed %llu\n",
-           label, plan.steps, plan.batch, plan.lr, chance, samples, (unsigned long long)o->seed);
+           label, r.plan.steps, r.plan.batch, r.plan.lr, chance, r.samples, (unsigned long long)o->seed);
+    fflush(stdout);
+    run_models(o, task_job, &r);
     printf("%-8s", "model");
     for (int k = 0; k < e->ntest; k++) {
         bucket_label(label, sizeof label, e, e->test[k]);
         printf(" %11s", label);
     }
     printf(" %9s\n", "train s");
-    fflush(stdout);
     for (int mi = 0; mi < NMODELS; mi++) {
         if (!o->use[mi]) continue;
-        xlstm_model *m = build_model(&MODELS[mi], &e->shape, task_find(e->name)->vocab, longest - 1, o->seed);
-        task_stream train = make_stream(e->name, e->train, stream(o->seed, STREAM_TRAIN));
-        double loss, secs;
-        snprintf(label, sizeof label, "%s %s", e->name, MODELS[mi].name);
-        secs = train_model(m, &plan, task_train_batch, &train, label, &loss);
         printf("%-8s", MODELS[mi].name);
         for (int k = 0; k < e->ntest; k++) {
-            tally c = evaluate_bucket(m, e, k, samples, o->seed);
+            tally c = r.result[mi][k];
             double acc = (double)c.correct / (double)c.answers, scaled = (acc - chance) / (1 - chance);
             printf(" %11.3f", scaled);
             fprintf(csv, "%s,%d,%d,%d,%ld,%ld,%ld,%.6f,%.6f,%.1f,%.6f\n", MODELS[mi].name, e->test[k].min,
-                    e->test[k].max, e->test[k].pairs, c.samples, c.answers, c.correct, acc, scaled, secs, loss);
+                    e->test[k].max, e->test[k].pairs, c.samples, c.answers, c.correct, acc, scaled, r.secs[mi],
+                    r.loss[mi]);
         }
-        printf(" %9.1f\n", secs);
-        fflush(stdout);
-        xlstm_model_free(m);
+        printf(" %9.1f\n", r.secs[mi]);
     }
+    fflush(stdout);
     close_csv(csv, path);
 }
 
@@ -487,6 +539,37 @@ static void position_losses(xlstm_model *m, const uint8_t *v, long windows, int 
     xlstm_free(targets);
 }
 
+typedef struct {
+    const exp_opts *o;
+    const uint8_t *text;
+    size_t ntrain;
+    long windows;
+    train_plan plan;
+    int nb, edges[POSITION_MAX_BUCKETS + 1];
+    double bpb[NMODELS][POSITION_MAX_BUCKETS], secs[NMODELS];
+} extrapolation_run;
+
+static void extrapolation_job(int mi, void *ctx)
+{
+    extrapolation_run *r = ctx;
+    const int T = LM_EVAL_CONTEXT;
+    char label[64];
+    xlstm_model *m = build_model(&MODELS[mi], &LM_SHAPE, 256, LM_CONTEXT, r->o->seed);
+    text_stream train = {r->text, r->ntrain, stream(r->o->seed, STREAM_TRAIN)};
+    double loss, *pos_loss = xlstm_alloc((size_t)T, sizeof(double), "position losses");
+    if (!pos_loss) die("experiment: %s", xlstm_errmsg());
+    snprintf(label, sizeof label, "extrapolation %s", MODELS[mi].name);
+    r->secs[mi] = train_model(m, &r->plan, text_batch, &train, label, &loss);
+    position_losses(m, r->text + r->ntrain, r->windows, T, pos_loss);
+    for (int k = 0; k < r->nb; k++) {
+        double sum = 0;
+        for (int t = r->edges[k]; t < r->edges[k + 1]; t++) sum += pos_loss[t];
+        r->bpb[mi][k] = sum / ((double)r->windows * (r->edges[k + 1] - r->edges[k])) / LN2;
+    }
+    xlstm_free(pos_loss);
+    xlstm_model_free(m);
+}
+
 static void run_extrapolation(const exp_opts *o)
 {
     const char *path = default_corpus_path();
@@ -494,68 +577,55 @@ static void run_extrapolation(const exp_opts *o)
     uint8_t *text;
     size_t n;
     if (text_load(path, &text, &n) != 0) die("experiment: %s", xlstm_errmsg());
-    const size_t ntrain = text_val_start(text, n, 1), nval = n - ntrain;
     const int T = LM_EVAL_CONTEXT;
-    long windows = (long)((nval - 1) / (size_t)T);
-    if (o->eval_samples && o->eval_samples < windows) windows = o->eval_samples;
-    if (windows < 1) die("experiment: %s: the validation split holds no window of %d bytes", path, T + 1);
-    train_plan plan = {o->steps ? o->steps : LM_STEPS, o->batch ? o->batch : LM_BATCH, LM_CONTEXT,
-                       o->lr ? o->lr : LM_LR};
-    int edges[POSITION_MAX_BUCKETS + 1], nb = bucket_edges(T, edges);
+    extrapolation_run r = {.o = o, .text = text, .ntrain = text_val_start(text, n, 1)};
+    const size_t nval = n - r.ntrain;
+    r.windows = (long)((nval - 1) / (size_t)T);
+    if (o->eval_samples && o->eval_samples < r.windows) r.windows = o->eval_samples;
+    if (r.windows < 1) die("experiment: %s: the validation split holds no window of %d bytes", path, T + 1);
+    r.plan = (train_plan){o->steps ? o->steps : LM_STEPS, o->batch ? o->batch : LM_BATCH, LM_CONTEXT,
+                          o->lr ? o->lr : LM_LR};
+    r.nb = bucket_edges(T, r.edges);
     char csv_path[PATH_MAX], svg_path[PATH_MAX], label[64];
     FILE *csv = open_csv(o, csv_path, "model,start,end,tokens,loss,bpb,train_seconds\n");
     if (snprintf(svg_path, sizeof svg_path, "%s/loss_by_position.svg", o->out) >= (int)sizeof svg_path)
         die("experiment: --out %s: path too long", o->out);
 
     printf("experiment extrapolation: byte-level models trained at context %d on %s, %ld steps of %ld, lr %g; "
-           "seed %llu\n", LM_CONTEXT, path, plan.steps, plan.batch, plan.lr, (unsigned long long)o->seed);
+           "seed %llu\n", LM_CONTEXT, path, r.plan.steps, r.plan.batch, r.plan.lr, (unsigned long long)o->seed);
     printf("loss (bits per byte) by position in %ld windows of %d bytes of the validation split (%zu bytes)\n",
-           windows, T, nval);
+           r.windows, T, nval);
+    fflush(stdout);
+    run_models(o, extrapolation_job, &r);
     printf("%-8s", "model");
-    for (int k = 0; k < nb; k++) {
-        snprintf(label, sizeof label, "[%d,%d)", edges[k], edges[k + 1]);
+    for (int k = 0; k < r.nb; k++) {
+        snprintf(label, sizeof label, "[%d,%d)", r.edges[k], r.edges[k + 1]);
         printf(" %11s", label);
     }
     printf(" %9s\n", "train s");
-    fflush(stdout);
 
-    double x[POSITION_MAX_BUCKETS], bpb[NMODELS][POSITION_MAX_BUCKETS];
+    double x[POSITION_MAX_BUCKETS];
     svg_series series[NMODELS];
     int ns = 0;
-    double *pos_loss = xlstm_alloc((size_t)T, sizeof(double), "position losses");
-    if (!pos_loss) die("experiment: %s", xlstm_errmsg());
-    for (int k = 0; k < nb; k++) x[k] = 0.5 * (edges[k] + edges[k + 1]);
+    for (int k = 0; k < r.nb; k++) x[k] = 0.5 * (r.edges[k] + r.edges[k + 1]);
     for (int mi = 0; mi < NMODELS; mi++) {
         if (!o->use[mi]) continue;
-        xlstm_model *m = build_model(&MODELS[mi], &LM_SHAPE, 256, LM_CONTEXT, o->seed);
-        text_stream train = {text, ntrain, stream(o->seed, STREAM_TRAIN)};
-        double loss;
-        snprintf(label, sizeof label, "extrapolation %s", MODELS[mi].name);
-        double secs = train_model(m, &plan, text_batch, &train, label, &loss);
-        memset(pos_loss, 0, (size_t)T * sizeof *pos_loss);
-        position_losses(m, text + ntrain, windows, T, pos_loss);
         printf("%-8s", MODELS[mi].name);
-        for (int k = 0; k < nb; k++) {
-            double sum = 0;
-            for (int t = edges[k]; t < edges[k + 1]; t++) sum += pos_loss[t];
-            double count = (double)windows * (edges[k + 1] - edges[k]), mean = sum / count;
-            bpb[ns][k] = mean / LN2;
-            printf(" %11.4f", bpb[ns][k]);
-            fprintf(csv, "%s,%d,%d,%.0f,%.9g,%.9g,%.1f\n", MODELS[mi].name, edges[k], edges[k + 1], count, mean,
-                    bpb[ns][k], secs);
+        for (int k = 0; k < r.nb; k++) {
+            double count = (double)r.windows * (r.edges[k + 1] - r.edges[k]);
+            printf(" %11.4f", r.bpb[mi][k]);
+            fprintf(csv, "%s,%d,%d,%.0f,%.9g,%.9g,%.1f\n", MODELS[mi].name, r.edges[k], r.edges[k + 1], count,
+                    r.bpb[mi][k] * LN2, r.bpb[mi][k], r.secs[mi]);
         }
-        printf(" %9.1f\n", secs);
-        fflush(stdout);
-        series[ns] = (svg_series){MODELS[mi].paper, MODELS[mi].color, x, bpb[ns], nb, 1};
-        ns++;
-        xlstm_model_free(m);
+        printf(" %9.1f\n", r.secs[mi]);
+        series[ns++] = (svg_series){MODELS[mi].paper, MODELS[mi].color, x, r.bpb[mi], r.nb, 1};
     }
+    fflush(stdout);
     close_csv(csv, csv_path);
     svg_plot plot = {"xlstm experiment extrapolation: loss by position (trained at context 256)",
                      "position in the window (middle of each bucket; log scale)", "loss (bits per byte)",
                      x[0] / 2, T, 1, LM_CONTEXT, "training context"};
     if (svg_plot_write(svg_path, &plot, series, ns) != 0) die("experiment: %s", xlstm_errmsg());
-    xlstm_free(pos_loss);
     free(text);
 }
 
@@ -565,9 +635,6 @@ int cmd_experiment(int argc, char **argv)
 {
     exp_opts o;
     parse_args(&o, argc, argv);
-#ifdef _OPENMP
-    omp_set_num_threads(o.threads > 0 ? (int)o.threads : 1);
-#endif
     double t0 = now();
     if (strcmp(o.name, "extrapolation") == 0) {
         run_extrapolation(&o);
