@@ -37,6 +37,7 @@
 #define LN2 0.69314718055994530942
 #define NMODELS 3
 #define MAX_BUCKETS 4
+#define MAX_LRS 4        /* learning rates of a sweep */
 #define EVAL_BATCH 64    /* task samples per forward pass in the evaluation */
 #define LM_EVAL_BATCH 4  /* windows per forward pass in the extrapolation evaluation */
 
@@ -90,25 +91,30 @@ typedef struct {
     const char *name, *about; /* the name of the experiment and of its task */
     model_shape shape;
     long steps, batch;
-    double lr;
+    double lrs[MAX_LRS]; /* the peak learning rates swept (0 ends the list) */
     bucket train;
     int ntest;
     bucket test[MAX_BUCKETS];
 } task_experiment;
 
 /* The formal languages: models of the repository's parity configs with the paper's sLSTM
- * (no conv, "normal" recurrent weights: U(-1/sqrt(D), 1/sqrt(D)) rather than zeros), 1200
- * steps of 64 samples of lengths [3, 40] at lr 3e-3, then tests in four length buckets up to 256. */
+ * (no conv, "normal" recurrent weights: U(-1/sqrt(D), 1/sqrt(D)) rather than zeros), `steps`
+ * steps of 64 samples of lengths [3, 40] at lr 3e-3, then tests in four length buckets up to
+ * 256. Parity and even pairs are learned within 1200 steps; cycle navigation and modular
+ * arithmetic go on improving to 4000 (docs/experiments.md), which still fits in 15 minutes. */
 #define TASK_SHAPE {64, 2, 1, 0, "standard"}
-#define FORMAL TASK_SHAPE, 1200, 64, 3e-3, {3, 40, 0}, 4, {{3, 40, 0}, {41, 64, 0}, {65, 128, 0}, {129, 256, 0}}
+#define FORMAL(steps) \
+    TASK_SHAPE, steps, 64, {3e-3}, {3, 40, 0}, 4, {{3, 40, 0}, {41, 64, 0}, {65, 128, 0}, {129, 256, 0}}
 
 static const task_experiment TASK_EXPERIMENTS[] = {
-    {"parity", "parity of the number of 2s in a string of 1s and 2s", FORMAL},
-    {"evenpairs", "is the number of 12 and 21 pairs even", FORMAL},
-    {"cyclenav", "position after steps 0, +1, -1 on a cycle of 5", FORMAL},
-    {"modarith", "value mod 5 of + - * over 0..4, without brackets", FORMAL},
-    /* trained at context 64 with 8 pairs; tested at 64, 128, 256 with 8 pairs, and 256 with 16 */
-    {"mqar", "multi-query associative recall: key-value pairs, then queries", TASK_SHAPE, 600, 32, 3e-3,
+    {"parity", "parity of the number of 2s in a string of 1s and 2s", FORMAL(1200)},
+    {"evenpairs", "is the number of 12 and 21 pairs even", FORMAL(1200)},
+    {"cyclenav", "position after steps 0, +1, -1 on a cycle of 5", FORMAL(4000)},
+    {"modarith", "value mod 5 of + - * over 0..4, without brackets", FORMAL(4000)},
+    /* trained at context 64 with 8 pairs; tested at 64, 128, 256 with 8 pairs, and 256 with 16.
+     * As the paper does for MQAR, each model's best of a learning-rate sweep: the models
+     * differ in which rate they need (docs/experiments.md). */
+    {"mqar", "multi-query associative recall: key-value pairs, then queries", TASK_SHAPE, 600, 32, {1e-2, 3e-3, 1e-3},
      {65, 65, 8}, 4, {{65, 65, 8}, {129, 129, 8}, {257, 257, 8}, {257, 257, 16}}},
 };
 #define NTASK_EXPERIMENTS (int)(sizeof TASK_EXPERIMENTS / sizeof TASK_EXPERIMENTS[0])
@@ -136,7 +142,7 @@ typedef struct {
     const char *name, *out;
     uint64_t seed;
     long steps, batch, eval_samples, threads, jobs; /* 0: the default */
-    double lr;                                /* 0: the experiment's default */
+    double lrs[MAX_LRS];                            /* lrs[0] == 0: the experiment's default */
     int use[NMODELS];
 } exp_opts;
 
@@ -160,16 +166,18 @@ static void help(void)
            "  --seed N          seed of the initialization and of the training and test samples (default 42)\n"
            "  --steps N         optimizer steps per model (default: the experiment's, see the docs)\n"
            "  --batch-size N    samples per step (default: the experiment's)\n"
-           "  --lr X            peak learning rate (default: the experiment's)\n"
+           "  --lr X[,X...]     peak learning rate, or up to %d to sweep: each model is trained with each\n"
+           "                    and its best on validation samples of the training distribution is\n"
+           "                    reported (default: the experiment's; mqar sweeps 0.01,0.003,0.001)\n"
            "  --models LIST     comma-separated among xlstm01, xlstm10, xlstm11 (default: all three)\n"
            "  --eval-samples N  test samples per length bucket (default 512); extrapolation: windows of\n"
            "                    %d bytes (default: all of the validation split)\n"
            "  --out DIR         where results.csv goes (default runs/experiment-NAME)\n"
-           "  --jobs N          models trained at the same time (default: one per core, at most the number\n"
-           "                    of models); with --threads 1 the results do not depend on it\n"
+           "  --jobs N          models (and learning rates of a sweep) trained at the same time (default:\n"
+           "                    one per core); with --threads 1 the results do not depend on it\n"
            "  --threads N       OpenMP threads per model (default 1: these models are too small to gain from\n"
            "                    more)\n",
-           LM_EVAL_CONTEXT);
+           MAX_LRS, LM_EVAL_CONTEXT);
 }
 
 static void parse_models(exp_opts *o, const char *list)
@@ -184,6 +192,26 @@ static void parse_models(exp_opts *o, const char *list)
             die("experiment: --models '%s': '%.*s' is not one of xlstm01, xlstm10, xlstm11", list, (int)n, c);
         o->use[k] = 1;
         c += n;
+    } while (*c++ == ',');
+}
+
+/* --lr: a comma-separated list of at most MAX_LRS rates in (0, 10] */
+static void parse_lrs(exp_opts *o, const char *list)
+{
+    memset(o->lrs, 0, sizeof o->lrs);
+    const char *c = list;
+    int n = 0;
+    do {
+        char one[64];
+        size_t len = strcspn(c, ",");
+        if (n == MAX_LRS) die("experiment: --lr '%s': at most %d learning rates", list, MAX_LRS);
+        if (len == 0 || len >= sizeof one) die("experiment: --lr '%s': expected numbers separated by commas", list);
+        memcpy(one, c, len);
+        one[len] = 0;
+        double lr = flag_double("experiment", "--lr", one);
+        if (!(lr > 0 && lr <= 10)) die("experiment: --lr %s is out of range (0, 10]", one);
+        o->lrs[n++] = lr;
+        c += len;
     } while (*c++ == ',');
 }
 
@@ -212,8 +240,7 @@ static void parse_args(exp_opts *o, int argc, char **argv)
         } else if (!strcmp(a, "--batch-size")) {
             o->batch = flag_long("experiment", a, flag_value("experiment", argc, argv, &i), 1, 65536);
         } else if (!strcmp(a, "--lr")) {
-            o->lr = flag_double("experiment", a, flag_value("experiment", argc, argv, &i));
-            if (!(o->lr > 0 && o->lr <= 10)) die("experiment: --lr %s is out of range (0, 10]", argv[i]);
+            parse_lrs(o, flag_value("experiment", argc, argv, &i));
         } else if (!strcmp(a, "--eval-samples")) {
             o->eval_samples = flag_long("experiment", a, flag_value("experiment", argc, argv, &i), 1, 10000000L);
         } else if (!strcmp(a, "--threads")) {
@@ -286,7 +313,7 @@ static xrng stream(uint64_t seed, uint64_t purpose)
     return r;
 }
 
-enum { STREAM_TRAIN = 1, STREAM_TEST = 100 }; /* test bucket k: STREAM_TEST + k */
+enum { STREAM_TRAIN = 1, STREAM_VALID = 50, STREAM_TEST = 100 }; /* test bucket k: STREAM_TEST + k */
 
 /* Train m for p->steps AdamW steps on batches from fill; progress on stderr ten times.
  * Returns the seconds spent; *last_loss is the last step's loss. */
@@ -334,18 +361,20 @@ static double train_model(xlstm_model *m, const train_plan *p, batch_fn fill, vo
 
 /* ---------------------------------------------------------------- running the models */
 
-/* One model's whole work (train, evaluate, store its results in ctx's slots for model mi). */
-typedef void (*model_job)(int mi, void *ctx);
+/* One model's whole work at learning rate li of the sweep (train, evaluate, store the
+ * results in ctx's slots for mi, li). */
+typedef void (*model_job)(int mi, int li, void *ctx);
 
-/* Runs job for every selected model, o->jobs of them at a time, each on o->threads threads.
- * The models share only read-only inputs and each writes its own result slots, so the
- * results do not depend on the number of jobs or on their timing (with one thread per model;
- * OpenBLAS may split a product differently when a job runs alone with several threads). */
-static void run_models(const exp_opts *o, model_job job, void *ctx)
+/* Runs job for every selected model and each of nlr learning rates, o->jobs at a time, each
+ * on o->threads threads. The jobs share only read-only inputs and each writes its own result
+ * slots, so the results do not depend on the number of jobs or on their timing (with one
+ * thread per model; OpenBLAS may split a product differently when a job runs alone with
+ * several threads). */
+static void run_models(const exp_opts *o, int nlr, model_job job, void *ctx)
 {
-    int todo[NMODELS], n = 0;
+    int todo[NMODELS * MAX_LRS], n = 0;
     for (int mi = 0; mi < NMODELS; mi++)
-        if (o->use[mi]) todo[n++] = mi;
+        for (int li = 0; o->use[mi] && li < nlr; li++) todo[n++] = mi * MAX_LRS + li;
 #ifdef _OPENMP
     int jobs = o->jobs ? (int)o->jobs : omp_get_num_procs(), threads = o->threads ? (int)o->threads : 1;
     jobs = jobs < n ? jobs : n;
@@ -354,10 +383,10 @@ static void run_models(const exp_opts *o, model_job job, void *ctx)
 #pragma omp parallel for num_threads(jobs) schedule(dynamic, 1)
     for (int i = 0; i < n; i++) {
         omp_set_num_threads(threads);
-        job(todo[i], ctx);
+        job(todo[i] / MAX_LRS, todo[i] % MAX_LRS, ctx);
     }
 #else
-    for (int i = 0; i < n; i++) job(todo[i], ctx);
+    for (int i = 0; i < n; i++) job(todo[i] / MAX_LRS, todo[i] % MAX_LRS, ctx);
 #endif
 }
 
@@ -402,12 +431,13 @@ typedef struct {
     long samples, answers, correct;
 } tally;
 
-/* Accuracy on `samples` test samples of bucket k (the same ones for every model): the answer
- * is right when it is the argmax of the logits at its position. */
-static tally evaluate_bucket(xlstm_model *m, const task_experiment *e, int k, long samples, uint64_t seed)
+/* Accuracy on `samples` samples of bucket b from stream `purpose` (the same ones for every
+ * model): the answer is right when it is the argmax of the logits at its position. */
+static tally evaluate_bucket(xlstm_model *m, const task_experiment *e, bucket b, long samples, uint64_t seed,
+                             uint64_t purpose)
 {
-    task_stream s = make_stream(e->name, e->test[k], stream(seed, STREAM_TEST + (uint64_t)k));
-    const int T = e->test[k].max - 1, V = s.t.vocab;
+    task_stream s = make_stream(e->name, b, stream(seed, purpose));
+    const int T = b.max - 1, V = s.t.vocab;
     int32_t *tokens = xlstm_alloc((size_t)EVAL_BATCH * T, sizeof(int32_t), "test tokens");
     int32_t *targets = xlstm_alloc((size_t)EVAL_BATCH * T, sizeof(int32_t), "test targets");
     if (!tokens || !targets) die("experiment: %s", xlstm_errmsg());
@@ -442,62 +472,92 @@ static void bucket_label(char *buf, size_t size, const task_experiment *e, bucke
 typedef struct {
     const task_experiment *e;
     const exp_opts *o;
-    train_plan plan;
-    int longest;
+    train_plan plan; /* .lr: unused, each job's is lrs[li] */
+    double lrs[MAX_LRS];
+    int nlr, longest;
     long samples;
-    tally result[NMODELS][MAX_BUCKETS];
-    double secs[NMODELS], loss[NMODELS];
+    /* per model and learning rate: validation (the training distribution, samples of their
+     * own), the test buckets, training seconds and last loss */
+    tally valid[NMODELS][MAX_LRS], result[NMODELS][MAX_LRS][MAX_BUCKETS];
+    double secs[NMODELS][MAX_LRS], loss[NMODELS][MAX_LRS];
 } task_run;
 
-static void task_job(int mi, void *ctx)
+static void task_job(int mi, int li, void *ctx)
 {
     task_run *r = ctx;
     const task_experiment *e = r->e;
+    const uint64_t seed = r->o->seed;
     char label[64];
-    xlstm_model *m = build_model(&MODELS[mi], &e->shape, task_find(e->name)->vocab, r->longest - 1, r->o->seed);
-    task_stream train = make_stream(e->name, e->train, stream(r->o->seed, STREAM_TRAIN));
-    snprintf(label, sizeof label, "%s %s", e->name, MODELS[mi].name);
-    r->secs[mi] = train_model(m, &r->plan, task_train_batch, &train, label, &r->loss[mi]);
-    for (int k = 0; k < e->ntest; k++) r->result[mi][k] = evaluate_bucket(m, e, k, r->samples, r->o->seed);
+    xlstm_model *m = build_model(&MODELS[mi], &e->shape, task_find(e->name)->vocab, r->longest - 1, seed);
+    task_stream train = make_stream(e->name, e->train, stream(seed, STREAM_TRAIN));
+    train_plan plan = r->plan;
+    plan.lr = r->lrs[li];
+    snprintf(label, sizeof label, r->nlr > 1 ? "%s %s lr %g" : "%s %s", e->name, MODELS[mi].name, plan.lr);
+    r->secs[mi][li] = train_model(m, &plan, task_train_batch, &train, label, &r->loss[mi][li]);
+    if (r->nlr > 1) r->valid[mi][li] = evaluate_bucket(m, e, e->train, r->samples, seed, STREAM_VALID);
+    for (int k = 0; k < e->ntest; k++)
+        r->result[mi][li][k] = evaluate_bucket(m, e, e->test[k], r->samples, seed, STREAM_TEST + (uint64_t)k);
     xlstm_model_free(m);
+}
+
+static double accuracy(tally c) { return (double)c.correct / (double)c.answers; }
+/* the paper's scaling: 0 = chance, 1 = perfect */
+static double scaled(double acc, double chance) { return (acc - chance) / (1 - chance); }
+
+/* The sweep's choice for model mi: the best validation accuracy, the first of equals. */
+static int best_lr(const task_run *r, int mi)
+{
+    int best = 0;
+    for (int li = 1; li < r->nlr; li++)
+        if (accuracy(r->valid[mi][li]) > accuracy(r->valid[mi][best])) best = li;
+    return best;
 }
 
 static void run_task_experiment(const task_experiment *e, const exp_opts *o)
 {
     const double chance = task_chance(task_find(e->name));
     task_run r = {.e = e, .o = o, .samples = o->eval_samples ? o->eval_samples : 512};
-    r.plan = (train_plan){o->steps ? o->steps : e->steps, o->batch ? o->batch : e->batch, e->train.max - 1,
-                          o->lr ? o->lr : e->lr};
+    r.plan = (train_plan){o->steps ? o->steps : e->steps, o->batch ? o->batch : e->batch, e->train.max - 1, 0};
+    memcpy(r.lrs, o->lrs[0] ? o->lrs : e->lrs, sizeof r.lrs);
+    while (r.nlr < MAX_LRS && r.lrs[r.nlr] > 0) r.nlr++;
     for (int k = 0; k < e->ntest; k++) r.longest = e->test[k].max > r.longest ? e->test[k].max : r.longest;
     char path[PATH_MAX], label[64];
     FILE *csv = open_csv(o, path, "model,min_length,max_length,pairs,samples,answers,correct,accuracy,"
-                                  "scaled_accuracy,train_seconds,final_loss\n");
+                                  "scaled_accuracy,train_seconds,final_loss,lr,valid_accuracy,chosen\n");
 
     printf("experiment %s: %s\n", e->name, e->about);
     bucket_label(label, sizeof label, e, e->train);
-    printf("trained on %s, %ld steps of %ld, lr %g; scaled accuracy (0 = chance %.3g, 1 = perfect) on %ld test "
-           "samples per bucket; seed %llu\n",
-           label, r.plan.steps, r.plan.batch, r.plan.lr, chance, r.samples, (unsigned long long)o->seed);
+    printf("trained on %s, %ld steps of %ld, lr", label, r.plan.steps, r.plan.batch);
+    for (int li = 0; li < r.nlr; li++) printf("%s%g", li ? "," : " ", r.lrs[li]);
+    if (r.nlr > 1) printf(" (each model's best on %ld validation samples of %s)", r.samples, label);
+    printf("; scaled accuracy (0 = chance %.3g, 1 = perfect) on %ld test samples per bucket; seed %llu\n", chance,
+           r.samples, (unsigned long long)o->seed);
     fflush(stdout);
-    run_models(o, task_job, &r);
+    run_models(o, r.nlr, task_job, &r);
     printf("%-8s", "model");
     for (int k = 0; k < e->ntest; k++) {
         bucket_label(label, sizeof label, e, e->test[k]);
         printf(" %11s", label);
     }
-    printf(" %9s\n", "train s");
+    printf("%s %9s\n", r.nlr > 1 ? "        lr" : "", "train s");
     for (int mi = 0; mi < NMODELS; mi++) {
         if (!o->use[mi]) continue;
-        printf("%-8s", MODELS[mi].name);
-        for (int k = 0; k < e->ntest; k++) {
-            tally c = r.result[mi][k];
-            double acc = (double)c.correct / (double)c.answers, scaled = (acc - chance) / (1 - chance);
-            printf(" %11.3f", scaled);
-            fprintf(csv, "%s,%d,%d,%d,%ld,%ld,%ld,%.6f,%.6f,%.1f,%.6f\n", MODELS[mi].name, e->test[k].min,
-                    e->test[k].max, e->test[k].pairs, c.samples, c.answers, c.correct, acc, scaled, r.secs[mi],
-                    r.loss[mi]);
+        const int chosen = best_lr(&r, mi);
+        for (int li = 0; li < r.nlr; li++) {
+            char valid[32] = ""; /* empty without a sweep */
+            if (r.nlr > 1) snprintf(valid, sizeof valid, "%.6f", accuracy(r.valid[mi][li]));
+            for (int k = 0; k < e->ntest; k++) {
+                tally c = r.result[mi][li][k];
+                fprintf(csv, "%s,%d,%d,%d,%ld,%ld,%ld,%.6f,%.6f,%.1f,%.6f,%g,%s,%d\n", MODELS[mi].name,
+                        e->test[k].min, e->test[k].max, e->test[k].pairs, c.samples, c.answers, c.correct,
+                        accuracy(c), scaled(accuracy(c), chance), r.secs[mi][li], r.loss[mi][li], r.lrs[li], valid,
+                        li == chosen);
+            }
         }
-        printf(" %9.1f\n", r.secs[mi]);
+        printf("%-8s", MODELS[mi].name);
+        for (int k = 0; k < e->ntest; k++) printf(" %11.3f", scaled(accuracy(r.result[mi][chosen][k]), chance));
+        if (r.nlr > 1) printf(" %9g", r.lrs[chosen]);
+        printf(" %9.1f\n", r.secs[mi][chosen]);
     }
     fflush(stdout);
     close_csv(csv, path);
@@ -549,8 +609,9 @@ typedef struct {
     double bpb[NMODELS][POSITION_MAX_BUCKETS], secs[NMODELS];
 } extrapolation_run;
 
-static void extrapolation_job(int mi, void *ctx)
+static void extrapolation_job(int mi, int li, void *ctx)
 {
+    (void)li; /* one learning rate */
     extrapolation_run *r = ctx;
     const int T = LM_EVAL_CONTEXT;
     char label[64];
@@ -583,8 +644,9 @@ static void run_extrapolation(const exp_opts *o)
     r.windows = (long)((nval - 1) / (size_t)T);
     if (o->eval_samples && o->eval_samples < r.windows) r.windows = o->eval_samples;
     if (r.windows < 1) die("experiment: %s: the validation split holds no window of %d bytes", path, T + 1);
+    if (o->lrs[1] > 0) die("experiment: --lr: extrapolation trains with one learning rate, not a sweep");
     r.plan = (train_plan){o->steps ? o->steps : LM_STEPS, o->batch ? o->batch : LM_BATCH, LM_CONTEXT,
-                          o->lr ? o->lr : LM_LR};
+                          o->lrs[0] ? o->lrs[0] : LM_LR};
     r.nb = bucket_edges(T, r.edges);
     char csv_path[PATH_MAX], svg_path[PATH_MAX], label[64];
     FILE *csv = open_csv(o, csv_path, "model,start,end,tokens,loss,bpb,train_seconds\n");
@@ -596,7 +658,7 @@ static void run_extrapolation(const exp_opts *o)
     printf("loss (bits per byte) by position in %ld windows of %d bytes of the validation split (%zu bytes)\n",
            r.windows, T, nval);
     fflush(stdout);
-    run_models(o, extrapolation_job, &r);
+    run_models(o, 1, extrapolation_job, &r);
     printf("%-8s", "model");
     for (int k = 0; k < r.nb; k++) {
         snprintf(label, sizeof label, "[%d,%d)", r.edges[k], r.edges[k + 1]);
