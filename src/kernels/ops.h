@@ -59,6 +59,58 @@ static inline float exp_r(float x)
 }
 #endif
 
+/* log1p_r: log(1 + x). tanh_r: tanh(x). In float both vectorize (no calls, no branches;
+ * special cases by select_r); the double build keeps libm. Measured over dense sweeps in
+ * tests/unit/test_ops_float_math.c: log1p_r within 1 ulp (0.84), tanh_r within 2 (1.33).
+ * log1p_r: log(u) of u = fl(1 + x) by Cephes' logf (u = 2^e (1 + f), 1 + f in [sqrt(1/2),
+ * sqrt(2)), a degree-8 polynomial in f, ln 2 in two parts), plus c / u for the rounding
+ * error c = (1 + x) - u, which is exact (Sterbenz): log(1 + x) = log(u) + log1p(c / u)
+ * and c / u < 2^-24. x = inf gives inf, -1 gives -inf, below -1 or NaN gives NaN.
+ * tanh_r: Cephes' tanhf: an odd polynomial below |x| = 0.625, else 1 - 2 / (e^{2|x|} + 1)
+ * with the sign of x (e^{2|x|} = inf gives 1). */
+#ifdef XLSTM_DOUBLE
+static inline real log1p_r(real x) { return log1p(x); }
+static inline real tanh_r(real x) { return tanh(x); }
+#else
+static inline float log1p_r(float x)
+{
+    float u = 1 + x, c = (x - (u - 1)) / u;
+    /* the exponent field of bits(u) + bits(1) - bits(sqrt(1/2)) is e + 127 for u / 2^e in
+     * [sqrt(1/2), sqrt(2)); the mantissa field plus bits(sqrt(1/2)) is then u / 2^e */
+    float_bits b = {u};
+    uint32_t t = b.u + (0x3f800000u - 0x3f3504f3u);
+    float e = (float)((int32_t)(t >> 23) - 127);
+    b.u = (t & 0x007fffffu) + 0x3f3504f3u;
+    float f = b.f - 1, z = f * f;
+    float p = 7.0376836292e-2f;
+    p = p * f - 1.1514610310e-1f;
+    p = p * f + 1.1676998740e-1f;
+    p = p * f - 1.2420140846e-1f;
+    p = p * f + 1.4249322787e-1f;
+    p = p * f - 1.6668057665e-1f;
+    p = p * f + 2.0000714765e-1f;
+    p = p * f - 2.4999993993e-1f;
+    p = p * f + 3.3333331174e-1f;
+    float y = p * f * z + e * -2.12194440e-4f + c - 0.5f * z;
+    float r = (f + y) + e * 0.693359375f;
+    r = select_r(x == INFINITY, x, r);
+    r = select_r(x == -1, -INFINITY, r);
+    return select_r(x < -1, NAN, r);
+}
+
+static inline float tanh_r(float x)
+{
+    float a = fabs(x), z = x * x;
+    float p = -5.70498872745e-3f;
+    p = p * z + 2.06390887954e-2f;
+    p = p * z - 5.37397155531e-2f;
+    p = p * z + 1.33314422036e-1f;
+    p = p * z - 3.33332819422e-1f;
+    float big = 1 - 2 / (exp_r(2 * a) + 1);
+    return select_r(a < 0.625f, p * z * x + x, copysign(big, x));
+}
+#endif
+
 /* 1 / (1 + e^-x) for x >= 0, e^x / (1 + e^x) below: no overflow either way */
 static inline real sigmoid_r(real x)
 {
@@ -67,6 +119,9 @@ static inline real sigmoid_r(real x)
 }
 /* log(sigmoid(x)) = -softplus(-x), computed without overflow */
 static inline real logsigmoid_r(real x) { return x >= 0 ? -log1p(exp(-x)) : x - log1p(exp(x)); }
+/* logsigmoid_r as min(x, 0) - log1p(e^-|x|): no branch, so that float loops over it vectorize
+ * (log1p_r, exp_r; within 2 ulp, 1.62 measured); the same value as logsigmoid_r in double. */
+static inline real logsigmoid_vec_r(real x) { return select_r(x < 0, x, 0) - log1p_r(exp_r(-fabs(x))); }
 static inline real silu_r(real x) { return x * sigmoid_r(x); }
 static inline real silu_grad_r(real x) { real s = sigmoid_r(x); return s * (1 + x * (1 - s)); }
 

@@ -1,11 +1,14 @@
 /* slstm_cell.c — the sLSTM cell: forward over a sequence, the recurrent step (the forward's
  * own step function) and the hand-written backward. See slstm_cell.h for the equations.
  *
- * Each time step is one gemm per head for the recurrent product (the recurrence is
- * block-diagonal over heads, so each head runs its own time loop, in parallel with the
- * others), then an elementwise pass. The gemm writes the pre-activations
- * head-major, [B, NH, 4, DH], so that a head's four gates are one [B, 4*DH] block:
- * pre[b, h, g, j] = sum_k y[b, h*DH + k] R[h][g*DH + j][k], i.e. y_h R[h]^T. */
+ * The recurrence is block-diagonal over heads, so each head runs its own time loop, in
+ * parallel with the others. A step of a head is, per batch row, the recurrent product (4*DH
+ * pre-activations from the row's DH values of y) and an elementwise pass over the row's DH
+ * units. The products have own loops rather than gemm: one step's [B x 4DH x DH] is far too
+ * small for BLAS, which packs R again on every call, while R_h (4*DH*DH reals) stays in cache
+ * over the steps. The elementwise loops run over contiguous units with restrict pointers
+ * and the branch-free functions of ops.h, so that they vectorize in float. Pre-activations
+ * are head-major, [B, NH, 4, DH]: a head's four gates of a row are one [4*DH] block. */
 #include "slstm_cell.h"
 
 #include <string.h>
@@ -29,49 +32,117 @@ static dims dims_of(int B, int T, int NH, int DH)
 
 size_t slstm_cell_saved_floats(int B, int T, int D) { return ((size_t)12 * T + 7) * B * D; }
 
-static real min1(real x) { return x < 1 ? x : 1; }
-
 /* Gate values (i', f', z, o) from the pre-activations r, lfm = m_prev + logsigmoid(r_f) and
  * the new stabilizer. Shared by forward and backward so that the backward sees exactly the
- * forward's gates. */
-static void gates_of(real g[4], const real r[4], real lfm, real m_new)
+ * forward's gates. m' is raw_i or lfm, so one of min(1, e^{raw_i - m'}) and
+ * min(1, e^{lfm - m'}) is e^0 = 1 and the other e^-|raw_i - lfm|, or 1 where a zero state
+ * took m' = raw_i below lfm: one exponential instead of two, the same values. */
+static inline void gates_of(real g[4], const real r[4], real lfm, real m_new)
 {
-    g[0] = min1(exp_r(r[0] - m_new));
-    g[1] = min1(exp_r(lfm - m_new));
-    g[2] = tanh(r[2]);
+    real e = exp_r(-fabs(r[0] - lfm));
+    int i_max = m_new == r[0];
+    g[0] = select_r(i_max, 1, e);
+    g[1] = select_r(i_max & (lfm <= r[0]), e, 1);
+    g[2] = tanh_r(r[2]);
     g[3] = sigmoid_r(r[3]);
 }
 
-/* One step of head hd for all rows. prev, next [4, B, D] (y, c, n, m): the state before and
- * after (may be the same buffer: the head's y_prev is consumed by the gemm before any of it is
- * written). pre [B, 4*D] (head-major) receives the pre-activations. Wx rows have stride
- * ldwx, h rows stride ldh. Touches only the head's columns, so heads can run in parallel. */
-static void step_forward(real *h, size_t ldh, real *next, const real *prev, real *pre, const real *Wx, size_t ldwx,
-                         const real *R, const real *bias, dims d, int hd)
+/* out [N] = x [K] A [K, N] (A row-major), each output summed in the order of k: a contiguous
+ * update of all outputs per x[k], which vectorizes; four rows of A per pass over out (a
+ * quarter of its loads and stores). The recurrent products: the forward's R_h y as y R_h^T
+ * (the forward transposes R once per call), the backward's draw R_h. */
+static void vecmat(real *restrict out, const real *restrict x, const real *restrict A, int K, int N)
 {
-    int DH = d.DH, D = d.D;
-    size_t BD = d.BD, D4 = (size_t)4 * D;
-    gemm(0, 1, d.B, 4 * DH, DH, 1, prev + hd * DH, D, R + (size_t)hd * 4 * DH * DH, DH, 0, pre + hd * 4 * DH, 4 * D);
-    for (int b = 0; b < d.B; b++)
-        for (int e = hd * DH; e < (hd + 1) * DH; e++) {
-            size_t s = (size_t)b * D + e;
-            real *p = pre + b * D4 + (e / DH) * 4 * DH + e % DH; /* gate k at p[k * DH] */
-            real r[4], g[4];
-            for (int k = 0; k < 4; k++) {
-                /* (Wx + Ry) + b, the official order of the additions */
-                r[k] = (Wx[b * ldwx + k * D + e] + p[k * DH]) + bias[k * D + e];
-                p[k * DH] = r[k];
-            }
-            real c = prev[BD + s], n = prev[2 * BD + s], m = prev[3 * BD + s];
-            real lfm = m + logsigmoid_r(r[1]);
-            real m_new = n == 0 ? r[0] : (r[0] > lfm ? r[0] : lfm);
-            gates_of(g, r, lfm, m_new);
-            c = g[1] * c + g[0] * g[2];
-            n = g[1] * n + g[0];
-            real y = g[3] * c / n;
-            h[b * ldh + e] = next[s] = y;
-            next[BD + s] = c, next[2 * BD + s] = n, next[3 * BD + s] = m_new;
+    int k = 0;
+    for (int n = 0; n < N; n++) out[n] = 0;
+    for (; k + 4 <= K; k += 4) {
+        const real *a = A + (size_t)k * N;
+        for (int n = 0; n < N; n++)
+            out[n] = (((out[n] + x[k] * a[n]) + x[k + 1] * a[N + n]) + x[k + 2] * a[2 * N + n]) +
+                     x[k + 3] * a[3 * N + n];
+    }
+    for (; k < K; k++)
+        for (int n = 0; n < N; n++) out[n] += x[k] * A[(size_t)k * N + n];
+}
+
+/* out [M] = A [M, K] x [K] (M a multiple of 4) with the bits of vecmat(out, x, A^T, K, M):
+ * one dot product per output, summed in the order of k; four outputs at a time for four
+ * independent chains of additions. For the step, which has no room for R transposed and
+ * must equal the forward. */
+static void matvec(real *restrict out, const real *restrict A, const real *restrict x, int M, int K)
+{
+    for (int o = 0; o < M; o += 4) {
+        const real *a = A + (size_t)o * K;
+        real s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (int k = 0; k < K; k++) {
+            s0 += a[k] * x[k];
+            s1 += a[K + k] * x[k];
+            s2 += a[2 * K + k] * x[k];
+            s3 += a[3 * K + k] * x[k];
         }
+        out[o] = s0, out[o + 1] = s1, out[o + 2] = s2, out[o + 3] = s3;
+    }
+}
+
+/* The elementwise part of a step for one row of one head (DH units). raw [4, DH] holds R y
+ * on entry and the pre-activations on return; y, c, n, m [DH] are the state, updated in
+ * place; h [DH] the output; wx and bias hold gate k at k*D. */
+static void cell_forward_row(real *restrict h, real *restrict y, real *restrict c, real *restrict n, real *restrict m,
+                             real *restrict raw, const real *restrict wx, const real *restrict bias, size_t D, int DH)
+{
+    for (int j = 0; j < DH; j++) {
+        real r[4], g[4];
+        for (int k = 0; k < 4; k++) {
+            /* (Wx + Ry) + b, the official order of the additions */
+            r[k] = (wx[k * D + j] + raw[k * DH + j]) + bias[k * D + j];
+            raw[k * DH + j] = r[k];
+        }
+        real lfm = m[j] + logsigmoid_vec_r(r[1]);
+        /* from a zero state (n == 0: only before the first step) m' = raw_i */
+        real m_new = select_r((n[j] == 0) | (r[0] > lfm), r[0], lfm);
+        gates_of(g, r, lfm, m_new);
+        c[j] = g[1] * c[j] + g[0] * g[2];
+        n[j] = g[1] * n[j] + g[0];
+        h[j] = y[j] = g[3] * c[j] / n[j];
+        m[j] = m_new;
+    }
+}
+
+/* One step of head hd for all rows, on the state st [4, B, D] (y, c, n, m) in place: row b's
+ * product reads only row b of y, so each row is finished before the next. pre [B, 4*D]
+ * (head-major) receives the pre-activations. The product uses RT [NH, DH, 4*DH] (R
+ * transposed per head) unless it is NULL, else R. Wx rows have stride ldwx, h rows stride
+ * ldh. Touches only the head's columns, so heads can run in parallel. */
+static void step_forward(real *h, size_t ldh, real *st, real *pre, const real *Wx, size_t ldwx, const real *R,
+                         const real *RT, const real *bias, dims d, int hd)
+{
+    int DH = d.DH;
+    size_t D = (size_t)d.D, BD = d.BD, col = (size_t)hd * DH, RH = col * 4 * DH; /* RH: head hd's offset in R */
+    for (int b = 0; b < d.B; b++) {
+        real *y = st + b * D + col, *raw = pre + b * 4 * D + 4 * col;
+        if (RT)
+            vecmat(raw, y, RT + RH, DH, 4 * DH);
+        else
+            matvec(raw, R + RH, y, 4 * DH, DH);
+        cell_forward_row(h + b * ldh + col, y, y + BD, y + 2 * BD, y + 3 * BD, raw, Wx + b * ldwx + col, bias + col, D,
+                         DH);
+    }
+}
+
+/* Head hd of RT [NH, DH, 4*DH] = R [NH, 4*DH, DH] transposed per head. */
+static void transpose_head(real *RT, const real *R, dims d, int hd)
+{
+    size_t M = 4 * (size_t)d.DH, off = (size_t)hd * M * d.DH;
+    for (size_t o = 0; o < M; o++)
+        for (int k = 0; k < d.DH; k++) RT[off + k * M + o] = R[off + o * d.DH + k];
+}
+
+/* The head's columns of a state src [4, B, D] into dst. */
+static void copy_head_state(real *dst, const real *src, dims d, int hd)
+{
+    size_t col = (size_t)hd * d.DH;
+    for (size_t row = 0; row < 4 * (size_t)d.B; row++)
+        memcpy(dst + row * d.D + col, src + row * d.D + col, sizeof(real) * d.DH);
 }
 
 /* The recurrence is block-diagonal over heads: each head runs its whole time loop on its
@@ -87,31 +158,35 @@ int slstm_cell_forward(real *h, real *saved, const real *Wx, const real *R, cons
     if (B < 0 || T < 0 || NH <= 0 || DH <= 0)
         return xlstm_fail("slstm_cell_forward: bad sizes B=%d T=%d NH=%d DH=%d", B, T, NH, DH);
     dims d = dims_of(B, T, NH, DH);
-    size_t S4 = 4 * d.BD, D = (size_t)d.D;
+    size_t S4 = 4 * d.BD, D = (size_t)d.D, NR = (size_t)NH * 4 * DH * DH;
+    /* scratch: R transposed; without saved also the pre-activations of one step and a zero
+     * state if none was given */
+    real *RT = xlstm_alloc(NR + (saved ? 0 : state ? S4 : 2 * S4), sizeof(real), "slstm_cell_forward scratch");
+    if (!RT) return -1;
+    real *pre = RT + NR, *st = state;
     if (saved) {
         /* states in slots 0 .. T of saved (slot 0 = the initial state), pre-activations after them */
         if (state)
             memcpy(saved, state, sizeof(real) * S4);
         else
             memset(saved, 0, sizeof(real) * S4);
-        real *raw = saved + (T + 1) * S4;
-#pragma omp parallel for schedule(static) if (heads_in_parallel(d))
-        for (int hd = 0; hd < NH; hd++)
-            for (int t = 0; t < T; t++)
-                step_forward(h + t * D, T * D, saved + (t + 1) * S4, saved + t * S4, raw + t * S4, Wx + t * 4 * D,
-                             T * 4 * D, R, bias, d, hd);
-        if (state) memcpy(state, saved + T * S4, sizeof(real) * S4);
-        return 0;
+    } else if (!state) {
+        st = pre + S4;
     }
-    /* scratch for the pre-activations of one step, and a zero state if none was given */
-    real *own = xlstm_alloc(state ? S4 : 2 * S4, sizeof(real), "slstm_cell_forward scratch");
-    if (!own) return -1;
-    real *st = state ? state : own + S4;
 #pragma omp parallel for schedule(static) if (heads_in_parallel(d))
-    for (int hd = 0; hd < NH; hd++)
-        for (int t = 0; t < T; t++)
-            step_forward(h + t * D, T * D, st, st, own, Wx + t * 4 * D, T * 4 * D, R, bias, d, hd);
-    xlstm_free(own);
+    for (int hd = 0; hd < NH; hd++) {
+        transpose_head(RT, R, d, hd);
+        for (int t = 0; t < T; t++) {
+            real *s = st, *p = pre;
+            if (saved) { /* step t updates a copy of state t in slot t + 1 */
+                s = saved + (t + 1) * S4, p = saved + (T + 1 + t) * S4;
+                copy_head_state(s, s - S4, d, hd);
+            }
+            step_forward(h + t * D, T * D, s, p, Wx + t * 4 * D, T * 4 * D, R, RT, bias, d, hd);
+        }
+    }
+    if (saved && state) memcpy(state, saved + T * S4, sizeof(real) * S4);
+    xlstm_free(RT);
     return 0;
 }
 
@@ -119,66 +194,68 @@ void slstm_cell_step(real *h, real *state, real *work, const real *Wx, const rea
                      int DH)
 {
     dims d = dims_of(B, 1, NH, DH);
-    for (int hd = 0; hd < NH; hd++) step_forward(h, d.D, state, state, work, Wx, 4 * (size_t)d.D, R, bias, d, hd);
+    for (int hd = 0; hd < NH; hd++) step_forward(h, d.D, state, work, Wx, 4 * (size_t)d.D, R, NULL, bias, d, hd);
 }
 
-/* The elementwise part of step t of the backward, for head hd and all rows: from dh_t, the
- * recurrent dy (dyp) and the carried dc, dn, the pre-activation gradients draw [B, 4*D]
- * (head-major) are written and added into dWx; dc, dn become those of step t-1. */
-static void step_backward_pointwise(real *draw, real *dWx, real *dc, real *dn, const real *dyp, const real *dh,
-                                    const real *prev, const real *next, const real *raw, int t, dims d, int hd)
+/* The elementwise part of step t of the backward for one row of one head (DH units): from dh
+ * and the recurrent dy [DH] and the carried dc, dn [DH], the pre-activation gradients draw
+ * [4, DH] are written and added into dwx and dbias (gate k at k*D); dc, dn become those of
+ * step t-1.
+ * prev, next: the states before and after the step (component k at k*BD); raw [4, DH]. */
+static void cell_backward_row(real *restrict draw, real *restrict dwx, real *restrict dbias, real *restrict dc,
+                              real *restrict dn, const real *restrict dy, const real *restrict dh,
+                              const real *restrict prev, const real *restrict next, const real *restrict raw, size_t D,
+                              size_t BD, int DH)
 {
-    int B = d.B, T = d.T, DH = d.DH, D = d.D;
-    size_t BD = d.BD, D4 = (size_t)4 * D;
-    for (int e = hd * DH; e < (hd + 1) * DH; e++) {
-        size_t off = (size_t)hd * 4 * DH + e % DH; /* gate k of unit e at off + k*DH in a head-major row */
-        for (int b = 0; b < B; b++) {
-            size_t s = (size_t)b * D + e, row = (size_t)b * T + t;
-            real r[4], g[4], dr[4];
-            for (int k = 0; k < 4; k++) r[k] = raw[b * D4 + off + k * DH];
-            gates_of(g, r, prev[3 * BD + s] + logsigmoid_r(r[1]), next[3 * BD + s]);
-            real c_new = next[BD + s], n_new = next[2 * BD + s];
-            real dy = dh[row * D + e] + dyp[s];
-            real q = dy / n_new;
-            real dct = dc[s] + q * g[3], dnt = dn[s] - q * next[s];
-            dr[0] = g[0] * (g[2] * dct + dnt);
-            dr[1] = g[1] * (dct * prev[BD + s] + dnt * prev[2 * BD + s]) * sigmoid_r(-r[1]);
-            dr[2] = dct * g[0] * (1 - g[2] * g[2]);
-            dr[3] = dy * (c_new / n_new) * g[3] * (1 - g[3]);
-            dc[s] = g[1] * dct;
-            dn[s] = g[1] * dnt;
-            for (int k = 0; k < 4; k++) {
-                draw[b * D4 + off + k * DH] = dr[k];
-                dWx[row * D4 + k * D + e] += dr[k];
-            }
-        }
+    for (int j = 0; j < DH; j++) {
+        real r[4], g[4], dr[4];
+        for (int k = 0; k < 4; k++) r[k] = raw[k * DH + j];
+        gates_of(g, r, prev[3 * BD + j] + logsigmoid_vec_r(r[1]), next[3 * BD + j]);
+        real c_new = next[BD + j], n_new = next[2 * BD + j];
+        real dyt = dh[j] + dy[j];
+        real q = dyt / n_new;
+        real dct = dc[j] + q * g[3], dnt = dn[j] - q * next[j];
+        dr[0] = g[0] * (g[2] * dct + dnt);
+        dr[1] = g[1] * (dct * prev[BD + j] + dnt * prev[2 * BD + j]) * sigmoid_r(-r[1]);
+        dr[2] = dct * g[0] * (1 - g[2] * g[2]);
+        dr[3] = dyt * (c_new / n_new) * g[3] * (1 - g[3]);
+        dc[j] = g[1] * dct;
+        dn[j] = g[1] * dnt;
+        for (int k = 0; k < 4; k++) draw[k * DH + j] = dr[k];
     }
+    /* a pass of its own: inside the loop above, the run-time alias checks of dwx's four
+     * gates against each other would exceed GCC's limit and keep the loop scalar */
+    for (int k = 0; k < 4; k++)
+        for (int j = 0; j < DH; j++) {
+            dwx[k * D + j] += draw[k * DH + j];
+            dbias[k * D + j] += draw[k * DH + j];
+        }
 }
 
-/* The backward of head hd: the time loop (one gemm per step for the recurrent gradient),
- * then dR and dbias from all steps' pre-activation gradients at once. */
+/* The backward of head hd: the time loop (per row, the elementwise part and then the
+ * recurrent gradient dy_{t-1} = draw_t R_h, which needs only that row), then dR from all
+ * steps' pre-activation gradients at once. */
 static void head_backward(real *dWx, real *dR, real *dbias, const real *dh, const real *saved, const real *R, dims d,
                           int hd)
 {
-    int B = d.B, T = d.T, DH = d.DH, D = d.D;
-    size_t BD = d.BD, S4 = 4 * BD, D4 = (size_t)4 * D;
-    const real *raw = saved + (T + 1) * S4, *Rh = R + (size_t)hd * 4 * DH * DH;
+    int B = d.B, T = d.T, DH = d.DH;
+    size_t D = (size_t)d.D, BD = d.BD, S4 = 4 * BD, D4 = 4 * D, col = (size_t)hd * DH;
+    const real *raw = saved + (T + 1) * S4, *Rh = R + col * 4 * DH;
     real *draw = (real *)saved + (2 * (size_t)T + 1) * S4, *dyp = draw + T * S4, *dc = dyp + BD, *dn = dc + BD;
     for (int t = T - 1; t >= 0; t--) {
         const real *prev = saved + t * S4;
-        real *dr = draw + t * S4;
-        step_backward_pointwise(dr, dWx, dc, dn, dyp, dh, prev, prev + S4, raw + t * S4, t, d, hd);
-        /* dy_{t-1} = draw R (this head's block) */
-        gemm(0, 0, B, DH, 4 * DH, 1, dr + hd * 4 * DH, 4 * D, Rh, DH, 0, dyp + hd * DH, D);
+        for (int b = 0; b < B; b++) {
+            size_t s = b * D + col, row = (size_t)b * T + t, g = t * S4 + b * D4 + 4 * col;
+            cell_backward_row(draw + g, dWx + row * D4 + col, dbias + col, dc + s, dn + s, dyp + s, dh + row * D + col,
+                              prev + s, prev + S4 + s, raw + g, D, BD, DH);
+            vecmat(dyp + s, draw + g, Rh, 4 * DH, DH);
+        }
     }
     /* dR += sum over t and b of draw_t^T y_{t-1}: per row b one product over the T steps
      * (draw rows of b are B*4D apart, its states 4*B*D) */
     for (int b = 0; b < B; b++)
-        gemm(1, 0, 4 * DH, DH, T, 1, draw + b * D4 + hd * 4 * DH, B * D4, saved + (size_t)b * D + hd * DH, S4, 1,
-             dR + (size_t)hd * 4 * DH * DH, DH);
-    for (size_t row = 0; row < (size_t)T * B; row++)
-        for (int k = 0; k < 4; k++)
-            for (int j = 0; j < DH; j++) dbias[k * D + hd * DH + j] += draw[row * D4 + hd * 4 * DH + k * DH + j];
+        gemm(1, 0, 4 * DH, DH, T, 1, draw + b * D4 + 4 * col, B * D4, saved + b * D + col, S4, 1, dR + col * 4 * DH,
+             DH);
 }
 
 void slstm_cell_backward(real *dWx, real *dR, real *dbias, real *dstate, const real *dh, real *saved, const real *R,

@@ -14,9 +14,9 @@
  * R [NH, 4*DH, DH] indexed [head][gate*DH + out][in] (the official vanilla
  * `_recurrent_kernel_`); bias [4*D] (gate, head, unit); a state [4, B, D] = (y, c, n, m).
  *
- * Per step: one gemm per head (src/kernels/matmul.h) for the recurrent product, then an
- * elementwise pass; each head runs its time loop on its own thread (OpenMP, when large).
- * Nothing is allocated in the time loop.
+ * Per step and head: the recurrent product (own vectorizing loops, R kept in cache; see
+ * slstm_cell.c), then an elementwise pass; each head runs its time loop on its own thread
+ * (OpenMP, when large). Nothing is allocated in the time loop.
  */
 #ifndef XLSTM_SLSTM_CELL_H
 #define XLSTM_SLSTM_CELL_H
@@ -25,7 +25,7 @@
 
 /* Reals the forward saves for the backward (plus the backward's scratch), in this order:
  *   states [T+1, 4, B, D]  (y, c, n, m) before step 0 and after every step;
- *   raw    [T, B, NH, 4, DH] the gate pre-activations (head-major: one gemm per head fills them);
+ *   raw    [T, B, NH, 4, DH] the gate pre-activations (head-major: a head's four gates are a block);
  *   draw   [T, B, NH, 4, DH] their gradients (the backward's: dR is one product over all steps);
  *   work   [3, B, D]       scratch of the backward.
  * In all (12T + 7) * B * D. */
@@ -35,8 +35,8 @@ size_t slstm_cell_saved_floats(int B, int T, int D);
  * state: NULL for a zero initial state (the final state is then not returned), or [4, B, D]
  *   holding the initial state, overwritten with the final one (prefill, and the step below).
  * saved: NULL when no backward follows, else slstm_cell_saved_floats() reals, written here.
- * Without saved, a [B, 4*D] scratch (and a zero state if state is NULL) is allocated once
- * for the call.
+ * R transposed per head (the size of R) is allocated once for the call, and without saved
+ * also a [B, 4*D] scratch (and a zero state if state is NULL).
  * Returns 0, or -1 with a message (bad sizes, out of memory). */
 int slstm_cell_forward(real *h, real *saved, const real *Wx, const real *R, const real *bias, real *state, int B,
                        int T, int NH, int DH);
