@@ -97,7 +97,7 @@ static void cell_forward_row(real *restrict h, real *restrict y, real *restrict 
             r[k] = (wx[k * D + j] + raw[k * DH + j]) + bias[k * D + j];
             raw[k * DH + j] = r[k];
         }
-        real lfm = m[j] + logsigmoid_vec_r(r[1]);
+        real lfm = m[j] + logsigmoid_r(r[1]);
         /* from a zero state (n == 0: only before the first step) m' = raw_i */
         real m_new = select_r((n[j] == 0) | (r[0] > lfm), r[0], lfm);
         gates_of(g, r, lfm, m_new);
@@ -210,7 +210,7 @@ static void cell_backward_row(real *restrict draw, real *restrict dwx, real *res
     for (int j = 0; j < DH; j++) {
         real r[4], g[4], dr[4];
         for (int k = 0; k < 4; k++) r[k] = raw[k * DH + j];
-        gates_of(g, r, prev[3 * BD + j] + logsigmoid_vec_r(r[1]), next[3 * BD + j]);
+        gates_of(g, r, prev[3 * BD + j] + logsigmoid_r(r[1]), next[3 * BD + j]);
         real c_new = next[BD + j], n_new = next[2 * BD + j];
         real dyt = dh[j] + dy[j];
         real q = dyt / n_new;
