@@ -11,6 +11,9 @@
 
 static int headwise_is_small(int dout, int din) { return (long)dout * din <= HEADWISE_DIRECT_MAX; }
 
+/* Most heads per parallel region of a batch-1 large-block forward (a stack array of maps). */
+#define HEADWISE_MAPS 16
+
 /* Most heads per task of the small-block dW reduction (4x4 blocks: 16 KiB of dW in float). */
 #define HEADWISE_DW_HEADS 256
 
@@ -108,6 +111,15 @@ void headwise_forward(real *y, int ldy, const real *x, int ldx, const real *W, c
 {
     if (headwise_is_small(dout, din))
         headwise_forward_small(y, ldy, x, ldx, W, bias, N, H, dout, din);
+    else if (N == 1) /* generation: the heads' products share parallel regions, up to this many */
+        for (int h0 = 0; h0 < H; h0 += HEADWISE_MAPS) {
+            linear_map maps[HEADWISE_MAPS];
+            int nh = H - h0 < HEADWISE_MAPS ? H - h0 : HEADWISE_MAPS;
+            for (int h = h0; h < h0 + nh; h++)
+                maps[h - h0] = (linear_map){y + (size_t)h * dout, x + (size_t)h * din, W + (size_t)h * dout * din,
+                                            bias ? bias + (size_t)h * dout : NULL, din, dout};
+            linear_forward_one(maps, nh);
+        }
     else
         for (int h = 0; h < H; h++)
             linear_forward(y + (size_t)h * dout, ldy, x + (size_t)h * din, ldx, W + (size_t)h * dout * din,

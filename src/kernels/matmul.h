@@ -14,6 +14,18 @@ void gemm(int trans_a, int trans_b, int M, int N, int K, real alpha, const real 
 /* The linear maps of the model, y = x W^T (+ bias), W stored [out, in] as in PyTorch. */
 /* y[N, out] (row stride ldy) = x[N, in] (row stride ldx) W^T + bias (bias may be NULL). */
 void linear_forward(real *y, int ldy, const real *x, int ldx, const real *W, const real *bias, int N, int in, int out);
+/* One row through several linear maps (batch-1 generation): each map's output rows are
+ * split over the threads of one parallel region, so several maps of one input cost one
+ * region. y[out] = W[out, in] x[in] + bias (bias may be NULL). */
+typedef struct {
+    real *y;
+    const real *x, *W, *bias;
+    int in, out;
+} linear_map;
+void linear_forward_one(const linear_map *maps, int n);
+/* y = x W^T + bias with W [2 out, in] (bias [2 out] or NULL): the first `out` outputs into
+ * y0 [N, out], the rest into y1 [N, out] (the up-projections [x_m | z] and [gate | up]). */
+void linear_forward_halves(real *y0, real *y1, const real *x, const real *W, const real *bias, int N, int in, int out);
 /* dx += dy W (dx may be NULL); dW += dy^T x; dbias += column sums of dy (if not NULL). */
 void linear_backward(real *dx, int lddx, real *dW, real *dbias, const real *dy, int lddy, const real *x, int ldx,
                      const real *W, int N, int in, int out);

@@ -27,8 +27,7 @@ void ffn_forward(real *y, const real *x, const ffn_weights *w, ffn_acts *a, ffn_
 {
     int F = d.F, D = d.D;
     size_t NF = (size_t)N * F;
-    linear_forward(a->gate, F, x, D, w->up_w, w->up_b, N, D, F);
-    linear_forward(a->up, F, x, D, w->up_w + (size_t)F * D, w->up_b ? w->up_b + F : NULL, N, D, F);
+    linear_forward_halves(a->gate, a->up, x, w->up_w, w->up_b, N, D, F);
     act_gate_forward(d.act, a->act, a->out, a->gate, a->up, NF);
     linear_forward(y, D, a->out, F, w->down_w, w->down_b, N, F, D);
 }

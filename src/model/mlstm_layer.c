@@ -131,8 +131,7 @@ int mlstm_layer_forward(real *y, const real *x, const mlstm_weights *w, mlstm_ac
                          mlstm_form form, mlstm_state *state)
 {
     int N = B * T, E = d.E, D = d.D, NP = E / d.bs;
-    linear_forward(a->x_m, E, x, D, w->proj_up_w, w->proj_up_b, N, D, E);
-    linear_forward(a->z, E, x, D, w->proj_up_w + (size_t)E * D, w->proj_up_b ? w->proj_up_b + E : NULL, N, D, E);
+    linear_forward_halves(a->x_m, a->z, x, w->proj_up_w, w->proj_up_b, N, D, E);
 
     const real *hist = state ? state->conv_hist : NULL;
 #pragma omp parallel for schedule(static) if ((long)N * E > MLSTM_PAR_ELEMS)

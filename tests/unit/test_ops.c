@@ -125,12 +125,15 @@ static void test_conv_values(void)
     }
 }
 
-/* Both paths (direct loops, gemm per head) against the block-diagonal formula; the padding
- * columns of a strided y must be left untouched. */
+/* All paths (direct loops, gemm per head, and at N = 1 the heads' matrix-vector products in
+ * shared parallel regions: more heads than one region takes, and a region above the parallel
+ * threshold) against the block-diagonal formula; the padding columns of a strided y must be
+ * left untouched. */
 static void test_headwise_values(void)
 {
-    static const int shapes[][5] = {{5, 8, 4, 4, 3}, {4, 3, 2, 6, 0}, {6, 2, 24, 20, 5}};
-    for (int s = 0; s < 3; s++) {
+    static const int shapes[][5] = {{5, 8, 4, 4, 3}, {4, 3, 2, 6, 0}, {6, 2, 24, 20, 5}, {1, 18, 24, 20, 5},
+                                    {1, 3, 161, 160, 2}};
+    for (int s = 0; s < (int)(sizeof shapes / sizeof *shapes); s++) {
         int N = shapes[s][0], H = shapes[s][1], dout = shapes[s][2], din = shapes[s][3], pad = shapes[s][4];
         int ldx = H * din + pad, ldy = H * dout + pad;
         real *x = rand_array((size_t)N * ldx, 1), *W = rand_array((size_t)H * dout * din, 1);

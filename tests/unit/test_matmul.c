@@ -1,0 +1,137 @@
+/* test_matmul.c — the batch-1 matrix-vector paths of src/kernels/matmul.c (gemm with one row
+ * and a transposed B, linear_forward with N = 1, linear_forward_halves, linear_forward_one)
+ * against a plain loop accumulated in long double, on odd sizes (whole 8-row blocks and
+ * tails, one column, sizes above the parallel threshold) and row strides ldb != K.
+ * Tolerance: the standard bound of a dot product of length K, |got - ref| <=
+ * (K + 2) eps sum_k |w_k x_k| (+ the bias and beta terms), with eps the unit roundoff of
+ * `real`; the kernel's split sums stay well inside it (measured <= 0.36 of it). Run in float
+ * (this file) and double (test_matmul_f64.c). */
+#include <float.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/matmul.h"
+#include "test.h"
+
+#ifdef XLSTM_DOUBLE
+#define EPS DBL_EPSILON
+#else
+#define EPS FLT_EPSILON
+#endif
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static double urand(void) /* uniform in [-1, 1) */
+{
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return (double)((rng_state * 0x2545F4914F6CDD1Dull) >> 11) / 4503599627370496.0 - 1.0;
+}
+static real *rand_array(size_t n)
+{
+    real *a = xlstm_alloc(n, sizeof(real), "test array");
+    for (size_t i = 0; i < n; i++) a[i] = (real)urand();
+    return a;
+}
+
+/* Whether y[r] = alpha W[r, :K] x + beta y0[r] + bias[r] (W row stride ldw; bias may be NULL)
+ * within the bound above, for every row; reports the worst row. */
+static int check_rows(const real *y, const real *y0, const real *W, int ldw, const real *x, const real *bias,
+                      double alpha, double beta, int rows, int K, const char *what)
+{
+    double worst = 0;
+    for (int r = 0; r < rows; r++) {
+        long double s = 0, mag = 0;
+        for (int k = 0; k < K; k++) {
+            long double p = (long double)W[(size_t)r * ldw + k] * x[k];
+            s += p;
+            mag += fabsl(p);
+        }
+        long double extra = beta * (long double)(beta == 0 ? 0 : y0[r]) + (bias ? bias[r] : 0);
+        long double ref = alpha * s + extra;
+        double bound = (double)((K + 2) * EPS * (fabs(alpha) * mag + fabsl(extra)));
+        double ratio = (double)fabsl(y[r] - ref) / (bound > 0 ? bound : 1e-300);
+        if (!(ratio <= worst)) worst = ratio; /* NaN sticks */
+    }
+    CHECK(worst <= 1, "%s: rows %d K %d: error %.3g of the bound", what, rows, K, worst);
+    return worst <= 1;
+}
+
+static const int ROWS[] = {1, 3, 7, 8, 9, 17, 64, 129, 300};
+static const int COLS[] = {1, 5, 8, 17, 64, 513};
+#define NELEM(a) ((int)(sizeof a / sizeof *a))
+
+/* gemm(0, 1, 1, N, K, alpha, x, ., W, ldb, beta, y): beta 0 (y starts as NaN), 1 and 0.5,
+ * ldb = K and K + 3. */
+static void test_gemm_one_row(void)
+{
+    const double betas[] = {0, 1, 0.5};
+    for (int ri = 0; ri < NELEM(ROWS); ri++)
+        for (int ci = 0; ci < NELEM(COLS); ci++)
+            for (int pad = 0; pad <= 3; pad += 3)
+                for (int bi = 0; bi < NELEM(betas); bi++) {
+                    int N = ROWS[ri], K = COLS[ci], ldb = K + pad;
+                    real *W = rand_array((size_t)N * ldb), *x = rand_array(K), *y0 = rand_array(N),
+                         *y = rand_array(N);
+                    for (int r = 0; r < N; r++) y[r] = betas[bi] == 0 ? (real)NAN : y0[r];
+                    gemm(0, 1, 1, N, K, (real)0.75, x, K, W, ldb, (real)betas[bi], y, N);
+                    check_rows(y, y0, W, ldb, x, NULL, 0.75, betas[bi], N, K, "gemm");
+                    xlstm_free(W), xlstm_free(x), xlstm_free(y0), xlstm_free(y);
+                }
+}
+
+/* linear_forward with N = 1 (with and without bias), and linear_forward_halves with N = 1
+ * (one region, two maps) and N = 3 (through gemm) against the same loop. */
+static void test_linear_one_row(void)
+{
+    for (int ri = 0; ri < NELEM(ROWS); ri++)
+        for (int ci = 0; ci < NELEM(COLS); ci++) {
+            int out = ROWS[ri], in = COLS[ci];
+            real *W = rand_array((size_t)2 * out * in), *x = rand_array((size_t)3 * in), *b = rand_array(2 * (size_t)out);
+            real *y = rand_array((size_t)3 * out), *y1 = rand_array((size_t)3 * out);
+            for (int with_bias = 0; with_bias <= 1; with_bias++) {
+                const real *bias = with_bias ? b : NULL;
+                linear_forward(y, out, x, in, W, bias, 1, in, out);
+                check_rows(y, NULL, W, in, x, bias, 1, 0, out, in, "linear_forward");
+                for (int N = 1; N <= 3; N += 2) {
+                    linear_forward_halves(y, y1, x, W, bias, N, in, out);
+                    for (int n = 0; n < N; n++) {
+                        const real *xn = x + (size_t)n * in;
+                        check_rows(y + (size_t)n * out, NULL, W, in, xn, bias, 1, 0, out, in, "halves, first");
+                        check_rows(y1 + (size_t)n * out, NULL, W + (size_t)out * in, in, xn,
+                                   bias ? bias + out : NULL, 1, 0, out, in, "halves, second");
+                    }
+                }
+            }
+            xlstm_free(W), xlstm_free(x), xlstm_free(b), xlstm_free(y), xlstm_free(y1);
+        }
+}
+
+/* Three maps of different sizes in one region, one of them above the parallel threshold:
+ * the same rows as each map alone (deterministic: each row is one thread's sum). */
+static void test_linear_forward_one_maps(void)
+{
+    int in[3] = {300, 7, 513}, out[3] = {257, 3, 130};
+    real *W[3], *x[3], *y[3], *alone[3];
+    linear_map maps[3];
+    for (int i = 0; i < 3; i++) {
+        W[i] = rand_array((size_t)in[i] * out[i]), x[i] = rand_array(in[i]);
+        y[i] = rand_array(out[i]), alone[i] = rand_array(out[i]);
+        maps[i] = (linear_map){y[i], x[i], W[i], NULL, in[i], out[i]};
+    }
+    linear_forward_one(maps, 3);
+    for (int i = 0; i < 3; i++) {
+        check_rows(y[i], NULL, W[i], in[i], x[i], NULL, 1, 0, out[i], in[i], "linear_forward_one");
+        linear_forward(alone[i], out[i], x[i], in[i], W[i], NULL, 1, in[i], out[i]);
+        CHECK(memcmp(alone[i], y[i], sizeof(real) * out[i]) == 0, "map %d: alone and together differ", i);
+        xlstm_free(W[i]), xlstm_free(x[i]), xlstm_free(y[i]), xlstm_free(alone[i]);
+    }
+}
+
+int main(void)
+{
+    RUN(test_gemm_one_row);
+    RUN(test_linear_one_row);
+    RUN(test_linear_forward_one_maps);
+    TEST_EXIT();
+}
