@@ -4,6 +4,7 @@
 #define XLSTM_TEST_H
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 
 static int test_failed_checks;
@@ -29,5 +30,14 @@ static int test_total_failed;
     } while (0)
 
 #define TEST_EXIT() return test_total_failed ? 1 : 0
+
+/* Random numbers for test inputs: xorshift64*, uniform in [-1, 1); advances *state. */
+static inline double test_urand(uint64_t *state)
+{
+    *state ^= *state >> 12;
+    *state ^= *state << 25;
+    *state ^= *state >> 27;
+    return (double)((*state * 0x2545F4914F6CDD1Dull) >> 11) / 4503599627370496.0 - 1.0;
+}
 
 #endif

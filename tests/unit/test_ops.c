@@ -12,13 +12,7 @@
 static int close_to(double got, double want, double tol) { return fabs(got - want) <= tol * (fabs(want) + 1e-30); }
 
 static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
-static double urand(void) /* uniform in [-1, 1) */
-{
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return (double)((rng_state * 0x2545F4914F6CDD1Dull) >> 11) / 4503599627370496.0 - 1.0;
-}
+static double urand(void) { return test_urand(&rng_state); } /* uniform in [-1, 1) */
 static real *rand_array(size_t n, double scale)
 {
     real *a = xlstm_alloc(n, sizeof(real), "test array");
