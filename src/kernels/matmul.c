@@ -1,7 +1,6 @@
 /* matmul.c — gemm through CBLAS (OpenBLAS) when built with it, else a portable blocked
  * loop; and the PyTorch-style linear map built on it. */
 #include "matmul.h"
-#include "split.h"
 
 #ifdef XLSTM_USE_CBLAS
 #include <cblas.h>
@@ -47,8 +46,8 @@ static void gemm_portable(int ta, int tb, int M, int N, int K, real alpha, const
 /* ---- matrix-vector products: y[r] = alpha W[r, :] x + beta y[r] (+ bias[r]), one row of
  * output per row of W. Batch-1 generation is bound by streaming the weights once; BLAS gemv
  * starts a parallel region per product, and its own threshold leaves the small ones on one
- * thread. Here each thread owns a contiguous range of output rows (deterministic for any
- * thread count), and several products share one region. */
+ * thread. Here the threads share out blocks of rows (each row's value is the same whichever
+ * thread computes it), and several products share one region. */
 
 /* Work (multiply-adds) above which a product is split over threads. */
 #define GEMV_PAR_MIN 65536
@@ -104,47 +103,60 @@ static void prefetch_rows(const real *w, size_t ldw)
 #endif
 }
 
-/* Rows [r0, r1) of y = alpha W x + beta y + bias (beta 0: y is overwritten; bias may be NULL). */
-static void gemv_range(real *y, const real *W, size_t ldw, const real *x, const real *bias, real alpha, real beta,
-                       int cols, int r0, int r1)
+/* The GEMV_ROWS rows from r0 (fewer at the end) of map mp: y = alpha W x + beta y + bias
+ * (beta 0: y is overwritten; bias may be NULL), W with row stride ldw. The next block's rows
+ * are prefetched: the thread usually takes it next. */
+static void gemv_block(const linear_map *mp, size_t ldw, real alpha, real beta, int r0)
 {
-    for (int r = r0; r < r1; r += GEMV_ROWS) {
-        real s[GEMV_ROWS];
-        int nr = r1 - r < GEMV_ROWS ? r1 - r : GEMV_ROWS;
-        if (nr == GEMV_ROWS) {
-            if (r + 2 * GEMV_ROWS <= r1) prefetch_rows(W + (size_t)(r + GEMV_ROWS) * ldw, ldw);
-            dot_rows(s, W + (size_t)r * ldw, ldw, x, cols);
-        } else
-            for (int j = 0; j < nr; j++) s[j] = dot_row(W + (size_t)(r + j) * ldw, x, cols);
-        for (int j = 0; j < nr; j++)
-            y[r + j] = alpha * s[j] + (beta == 0 ? 0 : beta * y[r + j]) + (bias ? bias[r + j] : 0);
-    }
+    real s[GEMV_ROWS];
+    const real *W = mp->W + (size_t)r0 * ldw;
+    int nr = mp->out - r0 < GEMV_ROWS ? mp->out - r0 : GEMV_ROWS;
+    if (nr == GEMV_ROWS) {
+        if (r0 + 2 * GEMV_ROWS <= mp->out) prefetch_rows(W + GEMV_ROWS * ldw, ldw);
+        dot_rows(s, W, ldw, mp->x, mp->in);
+    } else
+        for (int j = 0; j < nr; j++) s[j] = dot_row(W + j * ldw, mp->x, mp->in);
+    real *y = mp->y + r0;
+    for (int j = 0; j < nr; j++) y[j] = alpha * s[j] + (beta == 0 ? 0 : beta * y[j]) + (mp->bias ? mp->bias[r0 + j] : 0);
 }
 
-/* This thread's share of map mp's rows (whole GEMV_ROWS blocks, contiguous) of
- * y = alpha W x + beta y + bias, W with row stride ldw. */
-static void gemv_share(const linear_map *mp, size_t ldw, real alpha, real beta)
+/* Most maps in one region (linear_forward_one's callers pass up to 16). */
+#define GEMV_MAPS 16
+
+/* Blocks of GEMV_ROWS rows of n maps, handed to the threads as they come free (guided:
+ * large pieces first, then smaller), so that a thread slowed by the other work on its core
+ * or by its share of the memory bus leaves its blocks to the others instead of making them
+ * wait at the end of the region; each row's value does not depend on which thread computes
+ * it. y = alpha W x + beta y + bias for each map, W with row stride ldw[i] (NULL: in). */
+static void gemv_maps(const linear_map *maps, const size_t *ldw, int n, real alpha, real beta)
 {
-    int blocks = (mp->out + GEMV_ROWS - 1) / GEMV_ROWS, t = thread_num(), nt = team_size();
-    int b0 = (int)((long)blocks * t / nt), b1 = (int)((long)blocks * (t + 1) / nt);
-    int r1 = b1 * GEMV_ROWS < mp->out ? b1 * GEMV_ROWS : mp->out;
-    gemv_range(mp->y, mp->W, ldw, mp->x, mp->bias, alpha, beta, mp->in, b0 * GEMV_ROWS, r1);
+    int first[GEMV_MAPS + 1];
+    long work = 0;
+    first[0] = 0;
+    for (int i = 0; i < n; i++) {
+        first[i + 1] = first[i] + (maps[i].out + GEMV_ROWS - 1) / GEMV_ROWS;
+        work += (long)maps[i].in * maps[i].out;
+    }
+    (void)work; /* read only by the OpenMP if() clause */
+#pragma omp parallel for schedule(guided) if (work > GEMV_PAR_MIN)
+    for (int blk = 0; blk < first[n]; blk++) {
+        int i = 0;
+        while (blk >= first[i + 1]) i++;
+        gemv_block(&maps[i], ldw ? ldw[i] : (size_t)maps[i].in, alpha, beta, (blk - first[i]) * GEMV_ROWS);
+    }
 }
 
 /* y[rows] = alpha W[rows, cols] x + beta y (W row stride ldw, x and y contiguous) */
 static void gemv(real *y, const real *W, int ldw, const real *x, real alpha, real beta, int rows, int cols)
 {
     linear_map map = {y, x, W, NULL, cols, rows};
-#pragma omp parallel if ((long)rows * cols > GEMV_PAR_MIN)
-    gemv_share(&map, (size_t)ldw, alpha, beta);
+    size_t stride = (size_t)ldw;
+    gemv_maps(&map, &stride, 1, alpha, beta);
 }
 
 void linear_forward_one(const linear_map *maps, int n)
 {
-    long work = 0;
-    for (int i = 0; i < n; i++) work += (long)maps[i].in * maps[i].out;
-#pragma omp parallel if (work > GEMV_PAR_MIN)
-    for (int i = 0; i < n; i++) gemv_share(&maps[i], (size_t)maps[i].in, 1, 0);
+    for (int i = 0; i < n; i += GEMV_MAPS) gemv_maps(maps + i, NULL, n - i < GEMV_MAPS ? n - i : GEMV_MAPS, 1, 0);
 }
 
 void gemm(int trans_a, int trans_b, int M, int N, int K, real alpha, const real *A, int lda,

@@ -28,16 +28,6 @@ static inline int thread_num(void)
 #endif
 }
 
-/* Threads in the team running this code (1 outside a parallel region). */
-static inline int team_size(void)
-{
-#ifdef _OPENMP
-    return omp_get_num_threads();
-#else
-    return 1;
-#endif
-}
-
 /* A pass over rows in parallel (schedule static) adds its column sums into its own thread's
  * slice of partial [threads, stride]; this adds the n sums at partial[0, n) of every slice
  * into dst in thread order, so the result depends on the thread count only, not on timing. */
