@@ -1,6 +1,7 @@
 /* matmul.c — gemm through CBLAS (OpenBLAS) when built with it, else a portable blocked
  * loop; and the PyTorch-style linear map built on it. */
 #include "matmul.h"
+#include "ops.h"
 
 #ifdef XLSTM_USE_CBLAS
 #include <cblas.h>
@@ -56,19 +57,13 @@ static void gemm_portable(int ta, int tb, int M, int N, int K, real alpha, const
  * keeps more lines in flight). */
 #define GEMV_ROWS 8
 
-/* The dot products run in an AVX2 clone where the CPU has one (chosen at load time, as
- * OpenBLAS chooses its kernels; the build itself targets baseline x86-64): twice the lanes
- * of SSE measured 20-30% faster, on weights from L3 and from memory alike (Zen 3). */
-#if defined(__GNUC__) && defined(__x86_64__) && defined(__GLIBC__) /* clones need glibc's ifunc */
-#define GEMV_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define GEMV_CLONES
-#endif
+/* The dot products run in an AVX2 clone where the CPU has one (ops.h): twice the lanes of
+ * SSE measured 20-30% faster, on weights from L3 and from memory alike (Zen 3). */
 
 /* The GEMV_ROWS rows of W at w (row stride ldw) dotted with x[n] into s. The simd reduction
  * lets the compiler keep a vector of partial sums per row (it may not reassociate a plain
  * running sum); without OpenMP the loop stays scalar. */
-GEMV_CLONES static void dot_rows(real s[GEMV_ROWS], const real *restrict w, size_t ldw, const real *restrict x, int n)
+AVX2_CLONES static void dot_rows(real s[GEMV_ROWS], const real *restrict w, size_t ldw, const real *restrict x, int n)
 {
     const real *w0 = w, *w1 = w0 + ldw, *w2 = w1 + ldw, *w3 = w2 + ldw, *w4 = w3 + ldw, *w5 = w4 + ldw,
                *w6 = w5 + ldw, *w7 = w6 + ldw;
@@ -83,7 +78,7 @@ GEMV_CLONES static void dot_rows(real s[GEMV_ROWS], const real *restrict w, size
 }
 
 /* One row's dot product, for the rows after the last whole block. */
-GEMV_CLONES static real dot_row(const real *restrict w, const real *restrict x, int n)
+AVX2_CLONES static real dot_row(const real *restrict w, const real *restrict x, int n)
 {
     real s = 0;
 #pragma omp simd reduction(+ : s)

@@ -14,6 +14,19 @@
 
 #define XLSTM_NORM_EPS 1e-5
 
+/* A function marked AVX2_CLONES is compiled twice, for AVX2 and for baseline x86-64, and
+ * the CPU's own version is chosen at load time (as OpenBLAS chooses its kernels), while the
+ * build itself targets baseline x86-64 so that its binaries run on any x86-64. The choice is
+ * made by glibc's ifunc, hence the guard. Used for the loops of batch-1 generation, which
+ * run from cache or stream weights, where the vector width counts. Neither clone contracts
+ * a*b+c into an FMA (C11 mode; "avx2" does not enable FMA), so elementwise loops give the
+ * same bits in both. */
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__GLIBC__)
+#define AVX2_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define AVX2_CLONES
+#endif
+
 /* ---- scalar activations (inline: used inside fused loops) */
 
 /* exp_r: e^x. select_r: c ? a : b. In float both are written so that loops over them

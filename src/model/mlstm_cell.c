@@ -461,6 +461,19 @@ int mlstm_cell_backward(real *dq, real *dk, real *dv, real *dig, real *dfg, cons
 }
 
 /* ---- recurrent step, one token per (b, head); O(DH^2) each, no scratch. */
+
+/* One row of the matrix memory, C[a, :] = fp C[a, :] + ka v, and its share of the output,
+ * h += q_a C[a, :]. The AVX2 clone (ops.h) measured 1.65x faster with the state in cache
+ * and 1.2x from memory (7 medium layers: 451 -> 273 and 546 -> 453 us a token, Zen 3). */
+AVX2_CLONES static void state_row(real *restrict row, real *restrict h, const real *restrict v, real fp, real ka,
+                                  real qa, int DH)
+{
+    for (int e = 0; e < DH; e++) {
+        row[e] = fp * row[e] + ka * v[e];
+        h[e] += qa * row[e];
+    }
+}
+
 static void pair_step(real *h, real *C, real *nv, real *m, const real *q, const real *k, const real *v, real ig,
                       real fg, int DH)
 {
@@ -469,11 +482,8 @@ static void pair_step(real *h, real *C, real *nv, real *m, const real *q, const 
     real fp = exp_r(lf + *m - mnew), ip = exp_r(ig - mnew) * kscale; /* ip includes the key scaling */
     for (int e = 0; e < DH; e++) h[e] = 0;
     for (int a = 0; a < DH; a++) {
-        real *row = C + (size_t)a * DH, ka = ip * k[a];
-        for (int e = 0; e < DH; e++) {
-            row[e] = fp * row[e] + ka * v[e];
-            h[e] += q[a] * row[e];
-        }
+        real ka = ip * k[a];
+        state_row(C + (size_t)a * DH, h, v, fp, ka, q[a], DH);
         nv[a] = fp * nv[a] + ka;
     }
     real r = 1 / denom(dot(q, nv, DH), mnew, MLSTM_EPS);
