@@ -39,18 +39,20 @@ typedef struct {
     real *S;                            /* [L, L] q k'^T, then the weights W */
     real *bv, *u, *um, *sc, *mrow, *den; /* [L] */
     real *Ks;                           /* [L, DH] decay-scaled keys */
+    real *Qs;                           /* [L, DH] forward: queries scaled by sc_t / denom_t */
     real *C, *n;                        /* [DH, DH], [DH]: running state, or (backward) its gradient */
     real *Dp, *P;                       /* [L, L] decay matrix e^{logD - m}; dW, then dS */
-    real *dHt, *X, *dQ, *dK, *dV, *Vs;  /* [L, DH] */
+    real *qdq, *kdk;                    /* [L] q_t . dq_t, k'_j . dk'_j (for the gate gradients) */
+    real *dHt, *Hs, *X, *Gv;            /* [L, DH] */
     real *states;                       /* [NC-1] states (C, n, m) before chunks 1.., recomputed */
 } scratch;
 
 static size_t scratch_floats(const cell_dims *d, int backward)
 {
     size_t L = (size_t)d->L, DH = (size_t)d->DH;
-    size_t fw = L * L + 6 * L + L * DH + DH * DH + DH;
+    size_t fw = L * L + 6 * L + 2 * L * DH + DH * DH + DH;
     size_t states = d->NC > 1 ? (size_t)(d->NC - 1) * (DH * DH + DH + 1) : 0;
-    return backward ? fw + 2 * L * L + 6 * L * DH + states : fw;
+    return backward ? fw + 2 * L * L + 2 * L + 4 * L * DH + states : fw;
 }
 
 static scratch carve_scratch(real *p, const cell_dims *d, int backward)
@@ -65,17 +67,18 @@ static scratch carve_scratch(real *p, const cell_dims *d, int backward)
     s.mrow = p; p += L;
     s.den = p; p += L;
     s.Ks = p; p += L * DH;
+    s.Qs = p; p += L * DH;
     s.C = p; p += DH * DH;
     s.n = p; p += DH;
     if (backward) {
         s.Dp = p; p += L * L;
         s.P = p; p += L * L;
+        s.qdq = p; p += L;
+        s.kdk = p; p += L;
         s.dHt = p; p += L * DH;
+        s.Hs = p; p += L * DH;
         s.X = p; p += L * DH;
-        s.dQ = p; p += L * DH;
-        s.dK = p; p += L * DH;
-        s.dV = p; p += L * DH;
-        s.Vs = p; p += L * DH;
+        s.Gv = p; p += L * DH;
         s.states = p;
     }
     return s;
@@ -149,7 +152,9 @@ static real denom(real den, real mt, real eps)
 }
 
 /* Rows of h (row stride E) for one chunk from the state (C, n, m) before it; has_state = 0
- * when C = n = 0 (skips that product). Writes mrow[t] = m_t, den[t] = den_t. */
+ * when C = n = 0 (skips those products). Writes mrow[t] = m_t, den[t] = den_t. The factor
+ * 1/denom of each row is folded into that row of W and of Qs = sc q before the products, so
+ * that they write h without passes over it afterwards. */
 static void chunk_output(real *h, real *mrow, real *den, const scratch *s, const chunk_in *c, const real *C,
                          const real *nv, real m, int has_state, const cell_dims *d)
 {
@@ -157,42 +162,47 @@ static void chunk_output(real *h, real *mrow, real *den, const scratch *s, const
     real *S = s->S;
     gemm(0, 1, n, n, DH, d->kscale, c->q, E, c->k, E, 0, S, n); /* S = q k'^T [n, n] */
     for (int t = 0; t < n; t++) {
-        real mt = s->bv[t] + s->um[t], sum = 0, *row = S + (size_t)t * n;
+        const real *qt = c->q + (size_t)t * E;
+        real mt = s->bv[t] + s->um[t], sc = exp_r(s->bv[t] + m - mt), sum = 0, qn = 0, *row = S + (size_t)t * n;
         for (int j = 0; j <= t; j++) row[j] *= exp_r(s->bv[t] + s->u[j] - mt); /* (vectorizes apart from the sum) */
         for (int j = 0; j <= t; j++) sum += row[j];
-        for (int j = t + 1; j < n; j++) row[j] = 0;
-        s->sc[t] = exp_r(s->bv[t] + m - mt);
-        if (has_state) sum += s->sc[t] * dot(c->q + (size_t)t * E, nv, DH);
+        if (has_state) {
+#pragma omp simd reduction(+ : qn)
+            for (int a = 0; a < DH; a++) qn += qt[a] * nv[a];
+        }
         mrow[t] = mt;
-        den[t] = sum;
+        den[t] = sum + sc * qn;
+        real r = 1 / denom(den[t], mt, d->eps);
+        for (int j = 0; j <= t; j++) row[j] *= r;
+        for (int j = t + 1; j < n; j++) row[j] = 0;
+        if (has_state)
+            for (int a = 0; a < DH; a++) s->Qs[(size_t)t * DH + a] = r * sc * qt[a];
     }
-    if (has_state) {
-        gemm(0, 0, n, DH, DH, 1, c->q, E, C, DH, 0, h, E); /* q^T C per row */
-        for (int t = 0; t < n; t++)
-            for (int e = 0; e < DH; e++) h[(size_t)t * E + e] *= s->sc[t];
-    }
-    gemm(0, 0, n, DH, n, 1, S, n, c->v, E, has_state ? 1 : 0, h, E);
-    for (int t = 0; t < n; t++) {
-        real r = 1 / denom(den[t], mrow[t], d->eps);
-        for (int e = 0; e < DH; e++) h[(size_t)t * E + e] *= r;
-    }
+    gemm(0, 0, n, DH, n, 1, S, n, c->v, E, 0, h, E);                    /* h = W v, rows / denom */
+    if (has_state) gemm(0, 0, n, DH, DH, 1, s->Qs, DH, C, DH, 1, h, E); /* + sc q^T C, rows / denom */
 }
 
-/* The state after the chunk: (C, n, m) <- (C', n', m'), see the file comment. */
-static void chunk_state_update(real *C, real *nv, real *m, const scratch *s, const chunk_in *c, const cell_dims *d)
+/* The state after the chunk, (C, n, m) <- (C', n', m') (see the file comment), from the state
+ * before it, (Cprev, nprev, *m): NULL for zeros, or C and n themselves (in place). */
+static void chunk_state_update(real *C, real *nv, real *m, const real *Cprev, const real *nprev, const scratch *s,
+                               const chunk_in *c, const cell_dims *d)
 {
     int n = c->n, DH = d->DH;
-    real g = s->bv[n - 1], mnew = g + s->um[n - 1], decay = exp_r(g + *m - mnew);
+    real g = s->bv[n - 1], mnew = g + s->um[n - 1], decay = exp_r(g + *m - mnew), beta = Cprev ? decay : 0;
+    if (Cprev && Cprev != C) { /* decayed while copied: one pass instead of a copy and the product's scaling */
+        for (size_t i = 0; i < (size_t)DH * DH; i++) C[i] = decay * Cprev[i];
+        beta = 1;
+    }
+    for (int a = 0; a < DH; a++) nv[a] = nprev ? decay * nprev[a] : 0;
     for (int j = 0; j < n; j++) {
-        real w = exp_r(g + s->u[j] - mnew) * d->kscale;
-        for (int a = 0; a < DH; a++) s->Ks[(size_t)j * DH + a] = w * c->k[(size_t)j * d->E + a];
+        real w = exp_r(g + s->u[j] - mnew) * d->kscale, *ks = s->Ks + (size_t)j * DH;
+        const real *kj = c->k + (size_t)j * d->E;
+        for (int a = 0; a < DH; a++) {
+            ks[a] = w * kj[a];
+            nv[a] += ks[a];
+        }
     }
-    gemm(1, 0, DH, DH, n, 1, s->Ks, DH, c->v, d->E, decay, C, DH); /* C = decay C + Ks^T V */
-    for (int a = 0; a < DH; a++) {
-        real acc = decay * nv[a];
-        for (int j = 0; j < n; j++) acc += s->Ks[(size_t)j * DH + a];
-        nv[a] = acc;
-    }
+    gemm(1, 0, DH, DH, n, 1, s->Ks, DH, c->v, d->E, beta, C, DH); /* C = decay C + Ks^T V */
     *m = mnew;
 }
 
@@ -206,9 +216,6 @@ static void pair_forward(real *h, real *saved, const real *q, const real *k, con
     if (C) {
         memcpy(s->C, C, sizeof(real) * DH * DH);
         memcpy(s->n, nv, sizeof(real) * DH);
-    } else {
-        memset(s->C, 0, sizeof(real) * DH * DH);
-        memset(s->n, 0, sizeof(real) * DH);
     }
     for (int kc = 0; kc < d->NC; kc++) {
         chunk_in c = chunk_at(q, k, v, ig, fg, d, b, hd, kc);
@@ -219,7 +226,7 @@ static void pair_forward(real *h, real *saved, const real *q, const real *k, con
         chunk_output(h + ((size_t)b * d->T + t0) * d->E + (size_t)hd * DH, mrow, den, s, &c, s->C, s->n, mw,
                      has_state, d);
         if (kc < d->NC - 1 || C) {
-            chunk_state_update(s->C, s->n, &mw, s, &c, d);
+            chunk_state_update(s->C, s->n, &mw, has_state ? s->C : NULL, has_state ? s->n : NULL, s, &c, d);
             has_state = 1;
         }
     }
@@ -299,62 +306,117 @@ int mlstm_cell_forward(real *h, real *saved, const real *q, const real *k, const
  * The gradient G, gn of the state after the chunk (stabilized by m_{kc+1}) adds, with
  * e_j = e^{g + u_j - m_{kc+1}}: dk'_j += e_j (G v_j + gn), dv_j += e_j G^T k'_j; then it is
  * carried back: G <- e^{g + m - m_{kc+1}} G + sum_t sc_t q_t dh~_t^T, gn likewise with db_t q_t.
- * All of those factors are <= 1. */
+ * All of those factors are <= 1.
+ * The gate gradients need q_t . dq_t and k'_j . dk'_j. Their parts from within the chunk are
+ * the row and column sums of W * dW (q_t . dS[t, j] k'_j = dS[t, j] S[t, j] = W[t, j] dW[t, j]),
+ * so the products add dq, dk, dv straight into the outputs; only the state terms are dotted. */
 
-/* Intra-chunk part and the C / n terms: fills dQ, dK (= dk'), dV [n, DH] and db (in s->den). */
-static void chunk_backward_local(const scratch *s, const chunk_in *c, const real *dh, const real *mrow,
-                                 const real *den, const real *C, const real *nv, real m, const cell_dims *d)
+/* W, the decay matrix D' (in Dp), sc_t, r_t (in mrow) and dh~ of the chunk; with a state before
+ * it also Hs_t = sc_t dh~_t, which serves both the C term of dq and the update of G. */
+static void chunk_backward_weights(const scratch *s, const chunk_in *c, const real *dh, const real *mrow,
+                                   const real *den, real m, int has_state, const cell_dims *d)
 {
-    int n = c->n, DH = d->DH, E = d->E, has_state = C != NULL;
-    real *W = s->S, *Dp = s->Dp, *P = s->P, *db = s->den;
+    int n = c->n, DH = d->DH, E = d->E;
+    real *W = s->S, *Dp = s->Dp;
     gemm(0, 1, n, n, DH, d->kscale, c->q, E, c->k, E, 0, W, n);
     for (int t = 0; t < n; t++) {
-        real mt = mrow[t], r = 1 / denom(den[t], mt, d->eps);
+        real mt = mrow[t], r = 1 / denom(den[t], mt, d->eps), sc = exp_r(s->bv[t] + m - mt);
+        real *Wt = W + (size_t)t * n, *Dt = Dp + (size_t)t * n, *ht = s->dHt + (size_t)t * DH;
         for (int j = 0; j <= t; j++) {
-            real e = exp_r(s->bv[t] + s->u[j] - mt);
-            Dp[(size_t)t * n + j] = e;
-            W[(size_t)t * n + j] *= e;
+            Dt[j] = exp_r(s->bv[t] + s->u[j] - mt);
+            Wt[j] *= Dt[j];
         }
-        for (int j = t + 1; j < n; j++) Dp[(size_t)t * n + j] = W[(size_t)t * n + j] = 0;
-        s->sc[t] = exp_r(s->bv[t] + m - mt);
+        for (int j = t + 1; j < n; j++) Dt[j] = Wt[j] = 0;
+        s->sc[t] = sc;
         s->mrow[t] = r;
-        for (int e = 0; e < DH; e++) s->dHt[(size_t)t * DH + e] = r * dh[(size_t)t * E + e];
+        for (int e = 0; e < DH; e++) ht[e] = r * dh[(size_t)t * E + e];
+        if (has_state)
+            for (int e = 0; e < DH; e++) s->Hs[(size_t)t * DH + e] = sc * ht[e];
     }
-    gemm(0, 1, n, n, DH, 1, s->dHt, DH, c->v, E, 0, P, n); /* P = dh~ v^T */
-    if (has_state) gemm(0, 1, n, DH, DH, 1, s->dHt, DH, C, DH, 0, s->X, DH); /* X_t = C dh~_t */
-    for (int t = 0; t < n; t++) {
-        real hd = 0, r = s->mrow[t];
-        for (int j = 0; j <= t; j++) hd += W[(size_t)t * n + j] * P[(size_t)t * n + j];
-        if (has_state) hd += s->sc[t] * dot(c->q + (size_t)t * E, s->X + (size_t)t * DH, DH);
-        real a = fabs(den[t]);
-        db[t] = a > exp_r(-mrow[t]) ? (den[t] > 0 ? -r * hd : r * hd) : 0;
-        for (int j = 0; j <= t; j++) P[(size_t)t * n + j] = Dp[(size_t)t * n + j] * (P[(size_t)t * n + j] + db[t]);
-        for (int j = t + 1; j < n; j++) P[(size_t)t * n + j] = 0;
-    }
-    gemm(0, 0, n, DH, n, d->kscale, P, n, c->k, E, 0, s->dQ, DH); /* dq = dS k' */
-    gemm(1, 0, n, DH, n, 1, P, n, c->q, E, 0, s->dK, DH);         /* dk' = dS^T q */
-    gemm(1, 0, n, DH, n, 1, W, n, s->dHt, DH, 0, s->dV, DH);      /* dv = W^T dh~ */
-    if (has_state)
-        for (int t = 0; t < n; t++)
-            for (int e = 0; e < DH; e++)
-                s->dQ[(size_t)t * DH + e] += s->sc[t] * (s->X[(size_t)t * DH + e] + db[t] * nv[e]);
 }
 
-/* dk', dv of this chunk's rows through the state after it; G, gn = its gradient. */
-static void chunk_backward_state_in(const scratch *s, const chunk_in *c, real mnext, const cell_dims *d)
+/* The chunk's own terms: dS (in P), db (in den), qdq and the in-chunk part of kdk, dq, dk, dv
+ * added into the outputs (row stride E), and with a state (C, n) before the chunk its dq term. */
+static void chunk_backward_local(real *dq, real *dk, real *dv, const scratch *s, const chunk_in *c, const real *mrow,
+                                 const real *den, const real *C, const real *nv, const cell_dims *d)
 {
-    int n = c->n, DH = d->DH;
-    real g = s->bv[n - 1];
-    for (int j = 0; j < n; j++) {
-        real e = exp_r(g + s->u[j] - mnext);
-        for (int a = 0; a < DH; a++) {
-            s->Ks[(size_t)j * DH + a] = e * d->kscale * c->k[(size_t)j * d->E + a];
-            s->Vs[(size_t)j * DH + a] = e * c->v[(size_t)j * d->E + a];
-            s->dK[(size_t)j * DH + a] += e * s->n[a];
+    int n = c->n, DH = d->DH, E = d->E, has_state = C != NULL;
+    const real *W = s->S, *Dp = s->Dp;
+    real *P = s->P, *db = s->den;
+    gemm(0, 1, n, n, DH, 1, s->dHt, DH, c->v, E, 0, P, n);                  /* P = dh~ v^T */
+    if (has_state) gemm(0, 1, n, DH, DH, 1, s->Hs, DH, C, DH, 0, s->X, DH); /* X_t = sc_t C dh~_t */
+    for (int j = 0; j < n; j++) s->kdk[j] = 0;
+    for (int t = 0; t < n; t++) {
+        const real *Wt = W + (size_t)t * n, *Dt = Dp + (size_t)t * n, *qt = c->q + (size_t)t * E;
+        const real *xt = s->X + (size_t)t * DH;
+        real *Pt = P + (size_t)t * n, hd = 0, qx = 0, qn = 0, rowsum = 0, r = s->mrow[t];
+        for (int j = 0; j <= t; j++) hd += Wt[j] * Pt[j];
+        if (has_state) {
+#pragma omp simd reduction(+ : qx, qn)
+            for (int a = 0; a < DH; a++) {
+                qx += qt[a] * xt[a];
+                qn += qt[a] * nv[a];
+            }
+        }
+        hd += qx;
+        db[t] = fabs(den[t]) > exp_r(-mrow[t]) ? (den[t] > 0 ? -r * hd : r * hd) : 0;
+        for (int j = 0; j <= t; j++) {
+            real dw = Pt[j] + db[t], wdw = Wt[j] * dw;
+            rowsum += wdw;
+            s->kdk[j] += wdw;
+            Pt[j] = Dt[j] * dw;
+        }
+        for (int j = t + 1; j < n; j++) Pt[j] = 0;
+        real f = s->sc[t] * db[t];
+        s->qdq[t] = rowsum + qx + f * qn;
+        if (has_state) {
+            real *dqt = dq + (size_t)t * E;
+            for (int a = 0; a < DH; a++) dqt[a] += xt[a] + f * nv[a];
         }
     }
-    gemm(0, 1, n, DH, DH, 1, s->Vs, DH, s->C, DH, 1, s->dK, DH); /* dk'_j += e_j G v_j */
-    gemm(0, 0, n, DH, DH, 1, s->Ks, DH, s->C, DH, 1, s->dV, DH); /* dv_j += e_j G^T k'_j */
+    gemm(0, 0, n, DH, n, d->kscale, P, n, c->k, E, 1, dq, E); /* dq += dS k' */
+    gemm(1, 0, n, DH, n, d->kscale, P, n, c->q, E, 1, dk, E); /* dk += dk' / sqrt(DH), dk' = dS^T q */
+    gemm(1, 0, n, DH, n, 1, W, n, s->dHt, DH, 1, dv, E);      /* dv += W^T dh~ */
+}
+
+/* With a state after this chunk (its gradient G, gn in s->C, s->n; stabilizer mnext): its
+ * terms of dk' and dv added into the outputs, and their k'_j . dk'_j into kdk. */
+static void chunk_backward_state_in(real *dk, real *dv, const scratch *s, const chunk_in *c, real mnext,
+                                    const cell_dims *d)
+{
+    int n = c->n, DH = d->DH, E = d->E;
+    real g = s->bv[n - 1];
+    for (int j = 0; j < n; j++) {
+        real w = exp_r(g + s->u[j] - mnext) * d->kscale, *ks = s->Ks + (size_t)j * DH;
+        const real *kj = c->k + (size_t)j * E;
+        for (int a = 0; a < DH; a++) ks[a] = w * kj[a];
+    }
+    gemm(0, 0, n, DH, DH, 1, s->Ks, DH, s->C, DH, 1, dv, E);   /* dv_j += e_j G^T k'_j */
+    gemm(0, 1, n, DH, DH, 1, c->v, E, s->C, DH, 0, s->Gv, DH); /* G v_j (e_j applied below) */
+    for (int j = 0; j < n; j++) {
+        const real *kj = c->k + (size_t)j * E, *gv = s->Gv + (size_t)j * DH;
+        real w = exp_r(g + s->u[j] - mnext) * d->kscale, *dkj = dk + (size_t)j * E, kd = 0;
+#pragma omp simd reduction(+ : kd)
+        for (int a = 0; a < DH; a++) {
+            real y = gv[a] + s->n[a];
+            kd += kj[a] * y;
+            dkj[a] += w * y;
+        }
+        s->kdk[j] += w * kd;
+    }
+}
+
+/* The gate gradients of the chunk's rows; *suffix carries sum_{s > this chunk}
+ * (q_s . dq_s - k'_s . dk'_s) for the forget-gate revcumsum. */
+static void chunk_backward_gates(real *dig, real *dfg, real *suffix, const scratch *s, const chunk_in *c,
+                                 const cell_dims *d)
+{
+    int NH = d->NH;
+    for (int t = c->n - 1; t >= 0; t--) {
+        *suffix += s->qdq[t] - s->kdk[t];
+        dig[(size_t)t * NH] += s->kdk[t];
+        dfg[(size_t)t * NH] += *suffix * sigmoid_r(-c->fg[(size_t)t * NH]);
+    }
 }
 
 /* G, gn <- the gradient of the state before this chunk (m = its stabilizer; decay 0 when
@@ -363,34 +425,13 @@ static void chunk_backward_state_out(const scratch *s, const chunk_in *c, real m
                                      const cell_dims *d)
 {
     int n = c->n, DH = d->DH;
-    real decay = last ? 0 : exp_r(s->bv[n - 1] + m - mnext), *db = s->den;
-    for (int t = 0; t < n; t++)
-        for (int a = 0; a < DH; a++) s->Ks[(size_t)t * DH + a] = s->sc[t] * c->q[(size_t)t * d->E + a];
-    gemm(1, 0, DH, DH, n, 1, s->Ks, DH, s->dHt, DH, decay, s->C, DH);
-    for (int a = 0; a < DH; a++) {
-        real acc = decay * s->n[a];
-        for (int t = 0; t < n; t++) acc += db[t] * s->Ks[(size_t)t * DH + a];
-        s->n[a] = acc;
-    }
-}
-
-/* Adds the chunk's dQ, dK, dV into the outputs and the gate gradients; *suffix carries
- * sum_{s > this chunk} (q_s . dq_s - k'_s . dk'_s) for the forget-gate revcumsum. */
-static void chunk_backward_emit(real *dq, real *dk, real *dv, real *dig, real *dfg, real *suffix, const scratch *s,
-                                const chunk_in *c, const cell_dims *d)
-{
-    int DH = d->DH, E = d->E, NH = d->NH;
-    for (int t = c->n - 1; t >= 0; t--) {
-        const real *dQ = s->dQ + (size_t)t * DH, *dK = s->dK + (size_t)t * DH, *dV = s->dV + (size_t)t * DH;
-        real kd = d->kscale * dot(c->k + (size_t)t * E, dK, DH);
-        *suffix += dot(c->q + (size_t)t * E, dQ, DH) - kd;
-        dig[(size_t)t * NH] += kd;
-        dfg[(size_t)t * NH] += *suffix * sigmoid_r(-c->fg[(size_t)t * NH]);
-        for (int e = 0; e < DH; e++) {
-            dq[(size_t)t * E + e] += dQ[e];
-            dk[(size_t)t * E + e] += d->kscale * dK[e];
-            dv[(size_t)t * E + e] += dV[e];
-        }
+    real decay = last ? 0 : exp_r(s->bv[n - 1] + m - mnext);
+    gemm(1, 0, DH, DH, n, 1, c->q, d->E, s->Hs, DH, decay, s->C, DH); /* G = decay G + q^T Hs */
+    for (int a = 0; a < DH; a++) s->n[a] *= decay;
+    for (int t = 0; t < n; t++) {
+        real f = s->sc[t] * s->den[t]; /* sc_t db_t */
+        const real *qt = c->q + (size_t)t * d->E;
+        for (int a = 0; a < DH; a++) s->n[a] += f * qt[a];
     }
 }
 
@@ -399,20 +440,17 @@ static void pair_backward(real *dq, real *dk, real *dv, real *dig, real *dfg, co
                           const scratch *s, int b, int hd, const cell_dims *d)
 {
     int DH = d->DH, pair = b * d->NH + hd;
-    const real *rows = saved_rows(saved, d, pair);
+    const real *rows = saved_rows(saved, d, pair), *prev = NULL;
     real suffix = 0, mnext = 0, mw = d->m0;
     /* the states before chunks 1 .. NC-1, by the forward's own recurrence (same operations,
-     * so the same values) */
-    memset(s->C, 0, sizeof(real) * DH * DH);
-    memset(s->n, 0, sizeof(real) * DH);
+     * so the same values), each one written into its slot from the one before */
     for (int kc = 0; kc < d->NC - 1; kc++) {
         chunk_in c = chunk_at(q, k, v, ig, fg, d, b, hd, kc);
-        chunk_gates(s->bv, s->u, s->um, &c, mw, d);
-        chunk_state_update(s->C, s->n, &mw, s, &c, d);
         real *st = s->states + (size_t)kc * state_floats(d);
-        memcpy(st, s->C, sizeof(real) * DH * DH);
-        memcpy(st + DH * DH, s->n, sizeof(real) * DH);
+        chunk_gates(s->bv, s->u, s->um, &c, mw, d);
+        chunk_state_update(st, st + DH * DH, &mw, prev, prev ? prev + DH * DH : NULL, s, &c, d);
         st[DH * DH + DH] = mw;
+        prev = st;
     }
     memset(s->C, 0, sizeof(real) * DH * DH);
     memset(s->n, 0, sizeof(real) * DH);
@@ -423,9 +461,11 @@ static void pair_backward(real *dq, real *dk, real *dv, real *dig, real *dfg, co
         size_t t0 = (size_t)kc * d->L, off = ((size_t)b * d->T + t0) * d->E + (size_t)hd * DH,
                goff = ((size_t)b * d->T + t0) * d->NH + hd;
         chunk_gates(s->bv, s->u, s->um, &c, m, d);
-        chunk_backward_local(s, &c, dh + off, rows + t0, rows + d->T + t0, st, st ? st + DH * DH : NULL, m, d);
-        if (kc < d->NC - 1) chunk_backward_state_in(s, &c, mnext, d);
-        chunk_backward_emit(dq + off, dk + off, dv + off, dig + goff, dfg + goff, &suffix, s, &c, d);
+        chunk_backward_weights(s, &c, dh + off, rows + t0, rows + d->T + t0, m, st != NULL, d);
+        chunk_backward_local(dq + off, dk + off, dv + off, s, &c, rows + t0, rows + d->T + t0, st,
+                             st ? st + DH * DH : NULL, d);
+        if (kc < d->NC - 1) chunk_backward_state_in(dk + off, dv + off, s, &c, mnext, d);
+        chunk_backward_gates(dig + goff, dfg + goff, &suffix, s, &c, d);
         if (kc > 0) chunk_backward_state_out(s, &c, m, mnext, kc == d->NC - 1, d);
         mnext = m;
     }
