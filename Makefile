@@ -67,7 +67,8 @@ $(BUILD)/xlstm: $(CLIOBJ) $(BUILD)/libxlstm.a
 	$(CC) $(CFLAGS_BASE) -o $@ $(CLIOBJ) $(BUILD)/libxlstm.a $(LDLIBS_BASE)
 	@if [ "$(BUILD)" = build ]; then ln -sf build/xlstm xlstm; fi
 
-$(BUILD)/tests/%_f64: tests/unit/%_f64.c tests/unit/test.h $(BUILD)/libxlstm64.a
+# (a double-precision test includes its float twin: any test source may be one)
+$(BUILD)/tests/%_f64: tests/unit/%_f64.c tests/unit/test.h $(TEST_SRC) $(BUILD)/libxlstm64.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -DXLSTM_DOUBLE -o $@ $< $(BUILD)/libxlstm64.a $(LDLIBS_BASE)
 # (some CLI unit tests compile the CLI module they test into themselves)
