@@ -9,6 +9,10 @@ for fig in train forward generate; do
 done
 grep -q "GFLOP/s" "$tmp/out" && grep -q "peak RSS" "$tmp/out" && grep -q "% of sgemm" "$tmp/out" \
     && echo "PASS bench_reports_rates" || echo "FAIL bench_reports_rates"
+# the machine is probed before the configuration, and each figure gives its mean beside its best
+grep -q "^micro *machine *sgemm [0-9.]* GFLOP/s.*memory reads [0-9.]* GB/s" "$tmp/out" \
+    && [ "$(grep -c "tok/s (mean *[0-9]*)" "$tmp/out")" -eq 3 ] \
+    && echo "PASS bench_probes_and_means" || echo "FAIL bench_probes_and_means"
 for bad in "nosuchconfig" "--seconds 0" "--seconds x" "--threads 0" "--bogus"; do
     # shellcheck disable=SC2086
     "$XLSTM" bench $bad > /dev/null 2> "$tmp/err"
