@@ -47,6 +47,9 @@ gen rundir --model "$tmp/run" --prompt "Call me Ishmael." $sampling --seed 7
 check generate_run_directory cmp -s "$tmp/a" "$tmp/rundir"
 gen cfg --model "$M" --config "$tmp/byte.json" --prompt "Call me Ishmael." $sampling --seed 7
 check generate_config_file cmp -s "$tmp/a" "$tmp/cfg"
+gen t1 --model "$M" --prompt "Call me Ishmael." $sampling --seed 7 --threads 1
+gen t3 --model "$M" --prompt "Call me Ishmael." $sampling --seed 7 --threads 3
+check generate_threads_same_output sh -c 'cmp -s "$1/a" "$1/t1" && cmp -s "$1/a" "$1/t3"' sh "$tmp"
 gen bare --model "$tmp/bare.safetensors" --config "$tmp/byte.json" --prompt "Call me Ishmael." $sampling --seed 7
 check generate_state_dict_without_config cmp -s "$tmp/a" "$tmp/bare"
 
@@ -93,6 +96,8 @@ loss_b1=$("$XLSTM" eval --model "$tmp/run" --data "$tmp/text.txt" --context 200 
 check eval_batch_size_invariant near "$loss_b1" "$loss" 1e-6
 loss_cap=$("$XLSTM" eval --model "$M" --data data/moby_dick.txt --context 200 --max-bytes 4001 | awk '$1 == "loss" { print $2 }')
 check eval_max_bytes near "$loss_cap" "$loss" 0
+loss_t1=$("$XLSTM" eval --model "$M" --data "$tmp/text.txt" --context 200 --threads 1 | awk '$1 == "loss" { print $2 }')
+check eval_threads_invariant near "$loss_t1" "$loss" 1e-6
 "$XLSTM" eval --model "$M" --data "$tmp/text.txt" > "$tmp/eval48" 2>&1
 check eval_default_context_from_config grep -q '83 windows of 48 tokens' "$tmp/eval48"
 
@@ -123,6 +128,8 @@ expect_error generate_negative_top_k "top-k -2 is out of range" "$XLSTM" generat
 expect_error generate_negative_seed "seed '-1' is not a whole number" "$XLSTM" generate --model "$M" --seed -1
 expect_error generate_flag_without_value "top-k needs a value" "$XLSTM" generate --model "$M" --top-k
 expect_error generate_unknown_flag "unknown flag '--bogus'" "$XLSTM" generate --model "$M" --bogus
+expect_error generate_threads_zero "threads 0 is out of range" "$XLSTM" generate --model "$M" --threads 0
+expect_error eval_threads_not_number "threads 'two' is not a whole number" "$XLSTM" eval --model "$M" --threads two
 expect_error eval_no_model "no --model" "$XLSTM" eval --data "$tmp/text.txt"
 expect_error eval_missing_data "nope.txt" "$XLSTM" eval --model "$M" --data "$tmp/nope.txt"
 expect_error eval_empty_data "empty" "$XLSTM" eval --model "$M" --data "$tmp/empty.txt"

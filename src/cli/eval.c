@@ -30,7 +30,8 @@ static void usage(void)
            "                    context_length)\n"
            "  --batch-size N    windows per forward pass (default 8)\n"
            "  --max-bytes N     use only the first N bytes of the data\n"
-           "  --csv FILE        also write the position table as CSV (start,end,tokens,loss,bpb)\n",
+           "  --csv FILE        also write the position table as CSV (start,end,tokens,loss,bpb)\n"
+           "  --threads N       OpenMP threads (default: all cores)\n",
            POSITION_FIRST_BUCKET, POSITION_FIRST_BUCKET, 2 * POSITION_FIRST_BUCKET, 2 * POSITION_FIRST_BUCKET,
            4 * POSITION_FIRST_BUCKET);
 }
@@ -58,6 +59,8 @@ int cmd_eval(int argc, char **argv)
             max_bytes = flag_long("eval", a, flag_value("eval", argc, argv, &i), 2, LONG_MAX);
         } else if (strcmp(a, "--csv") == 0) {
             csv = flag_value("eval", argc, argv, &i);
+        } else if (strcmp(a, "--threads") == 0) {
+            flag_threads("eval", flag_value("eval", argc, argv, &i));
         } else {
             die("eval: unknown flag '%s' (see xlstm eval --help)", a);
         }

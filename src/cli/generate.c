@@ -32,7 +32,8 @@ static void usage(void)
            "  --top-k N         sample among the N most probable tokens; 0 = all (default 0)\n"
            "  --top-p X         sample among the smallest set of most probable tokens whose mass\n"
            "                    reaches X (after top-k), in (0, 1]; 1 = all (default 1)\n"
-           "  --seed N          random seed; the same seed gives the same output (default 1337)\n",
+           "  --seed N          random seed; the same seed gives the same output (default 1337)\n"
+           "  --threads N       OpenMP threads (default: all cores; on a busy machine fewer is faster)\n",
            EMPTY_PROMPT_TOKEN);
 }
 
@@ -128,6 +129,8 @@ static int parse_args(generate_opts *o, int argc, char **argv)
             o->sampler.top_p = flag_double("generate", a, flag_value("generate", argc, argv, &i));
         } else if (strcmp(a, "--seed") == 0) {
             o->seed = flag_u64("generate", a, flag_value("generate", argc, argv, &i));
+        } else if (strcmp(a, "--threads") == 0) {
+            flag_threads("generate", flag_value("generate", argc, argv, &i));
         } else {
             die("generate: unknown flag '%s' (see xlstm generate --help)", a);
         }

@@ -7,6 +7,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "cli.h"
 #include "data.h"
 #include "model/checkpoint.h"
@@ -87,4 +91,14 @@ double flag_double(const char *verb, const char *flag, const char *value)
     double v = strtod(value, &end);
     if (end == value || *end || !isfinite(v)) die("%s: %s '%s' is not a finite number", verb, flag, value);
     return v;
+}
+
+void flag_threads(const char *verb, const char *value)
+{
+    long n = flag_long(verb, "--threads", value, 1, 1024);
+#ifdef _OPENMP
+    omp_set_num_threads((int)n);
+#else
+    if (n > 1) die("%s: --threads %ld: this build has no OpenMP", verb, n);
+#endif
 }

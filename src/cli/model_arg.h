@@ -22,5 +22,8 @@ long flag_long(const char *verb, const char *flag, const char *value, long min, 
 uint64_t flag_u64(const char *verb, const char *flag, const char *value);
 /* A finite number. */
 double flag_double(const char *verb, const char *flag, const char *value);
+/* --threads N: N in [1, 1024] OpenMP threads for what follows (a build without OpenMP
+ * refuses N > 1). */
+void flag_threads(const char *verb, const char *value);
 
 #endif
