@@ -11,6 +11,9 @@
 #include <string.h>
 
 #include "kernels/matmul.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include "test.h"
 
 #ifdef XLSTM_DOUBLE
@@ -122,10 +125,34 @@ static void test_linear_forward_one_maps(void)
     }
 }
 
+/* More maps than one region takes (they go in groups), each above the parallel threshold:
+ * with one thread and with three (blocks handed out as threads come free) the same bits. */
+static void test_linear_forward_one_many_maps_threads(void)
+{
+    enum { MAPS = 21, IN = 260, OUT = 300 };
+    real *W = rand_array((size_t)MAPS * OUT * IN), *x = rand_array(IN);
+    real *y1 = rand_array((size_t)MAPS * OUT), *y3 = rand_array((size_t)MAPS * OUT);
+    linear_map maps[MAPS];
+    real *outs[2] = {y1, y3};
+    for (int run = 0; run < 2; run++) {
+#ifdef _OPENMP
+        omp_set_num_threads(run ? 3 : 1);
+#endif
+        for (int i = 0; i < MAPS; i++)
+            maps[i] = (linear_map){outs[run] + (size_t)i * OUT, x, W + (size_t)i * OUT * IN, NULL, IN, OUT};
+        linear_forward_one(maps, MAPS);
+    }
+    for (int i = 0; i < MAPS; i++)
+        check_rows(y3 + (size_t)i * OUT, NULL, W + (size_t)i * OUT * IN, IN, x, NULL, 1, 0, OUT, IN, "many maps");
+    CHECK(memcmp(y1, y3, sizeof(real) * MAPS * OUT) == 0, "1 and 3 threads differ");
+    xlstm_free(W), xlstm_free(x), xlstm_free(y1), xlstm_free(y3);
+}
+
 int main(void)
 {
     RUN(test_gemm_one_row);
     RUN(test_linear_one_row);
     RUN(test_linear_forward_one_maps);
+    RUN(test_linear_forward_one_many_maps_threads);
     TEST_EXIT();
 }
