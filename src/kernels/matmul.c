@@ -77,13 +77,17 @@ AVX2_CLONES static void dot_rows(real s[GEMV_ROWS], const real *restrict w, size
     s[0] = s0, s[1] = s1, s[2] = s2, s[3] = s3, s[4] = s4, s[5] = s5, s[6] = s6, s[7] = s7;
 }
 
-/* One row's dot product, for the rows after the last whole block. */
-AVX2_CLONES static real dot_row(const real *restrict w, const real *restrict x, int n)
+AVX2_CLONES real dot_product(const real *restrict a, const real *restrict b, int n)
 {
     real s = 0;
 #pragma omp simd reduction(+ : s)
-    for (int k = 0; k < n; k++) s += w[k] * x[k];
+    for (int k = 0; k < n; k++) s += a[k] * b[k];
     return s;
+}
+
+AVX2_CLONES void axpy(real *restrict y, real alpha, const real *restrict x, int n)
+{
+    for (int k = 0; k < n; k++) y[k] += alpha * x[k];
 }
 
 /* The first cache line of each row of the next block: each row is a new stream to the
@@ -110,7 +114,7 @@ static void gemv_block(const linear_map *mp, size_t ldw, real alpha, real beta, 
         if (r0 + 2 * GEMV_ROWS <= mp->out) prefetch_rows(W + GEMV_ROWS * ldw, ldw);
         dot_rows(s, W, ldw, mp->x, mp->in);
     } else
-        for (int j = 0; j < nr; j++) s[j] = dot_row(W + j * ldw, mp->x, mp->in);
+        for (int j = 0; j < nr; j++) s[j] = dot_product(W + j * ldw, mp->x, mp->in);
     real *y = mp->y + r0;
     for (int j = 0; j < nr; j++) y[j] = alpha * s[j] + (beta == 0 ? 0 : beta * y[j]) + (mp->bias ? mp->bias[r0 + j] : 0);
 }

@@ -11,6 +11,12 @@
 void gemm(int trans_a, int trans_b, int M, int N, int K, real alpha, const real *A, int lda,
           const real *B, int ldb, real beta, real *C, int ldc);
 
+/* The level-1 pieces of the fused row passes, in AVX2 where the CPU has it (ops.h):
+ * dot_product = sum_k a[k] b[k] (in SIMD lanes: not the sequential order of a plain loop, but the
+ * same order in every call); axpy: y[k] += alpha x[k]. */
+real dot_product(const real *a, const real *b, int n);
+void axpy(real *y, real alpha, const real *x, int n);
+
 /* The linear maps of the model, y = x W^T (+ bias), W stored [out, in] as in PyTorch. */
 /* y[N, out] (row stride ldy) = x[N, in] (row stride ldx) W^T + bias (bias may be NULL). */
 void linear_forward(real *y, int ldy, const real *x, int ldx, const real *W, const real *bias, int N, int in, int out);

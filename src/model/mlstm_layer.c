@@ -50,24 +50,57 @@ void mlstm_acts_bind(mlstm_acts *a, arena *ar, mlstm_dims d, int B, int T, mlstm
     a->cell_saved = train ? arena_take(ar, mlstm_cell_saved_floats(B, T, d.NH, d.DH, form.chunk, form.parallel)) : NULL;
 }
 
-/* out[N, NH] = concat(q, k, v)[N, 3E] W^T + b, W [NH, 3E]: three products against the
- * column blocks of W instead of materializing the concatenation. */
-static void qkv_gate_forward(real *out, const real *const qkv[3], const real *W, const real *b, int N, int E, int NH)
+/* The input and forget gates read concat(q, k, v) [3E] through W [NH, 3E]: a product with
+ * 2 NH output columns, which BLAS would run as a pass over all of q, k and v of its own (and
+ * another for each gate's backward). Here each row's gates are done inside the row passes,
+ * while the row's q, k, v are in cache. */
+typedef struct {
+    const real *W[2], *b[2]; /* input gate, forget gate */
+} gate_weights;
+
+static gate_weights gates_of(const mlstm_weights *w)
 {
-    for (int p = 0; p < 3; p++) gemm(0, 1, N, NH, E, 1, qkv[p], E, W + (size_t)p * E, 3 * E, p ? 1 : 0, out, NH);
-    for (int n = 0; n < N; n++)
-        for (int h = 0; h < NH; h++) out[(size_t)n * NH + h] += b[h];
+    gate_weights g = {{w->igate_w, w->fgate_w}, {w->igate_b, w->fgate_b}};
+    return g;
 }
 
-static void qkv_gate_backward(real *const dqkv[3], real *dW, real *db, const real *dout, const real *const qkv[3],
-                              const real *W, int N, int E, int NH)
+/* Row n of ig, fg [N, NH] = concat(q, k, v) W^T + b. */
+static void gates_row(const mlstm_weights *w, mlstm_acts *a, mlstm_dims d, int n)
 {
-    for (int p = 0; p < 3; p++) {
-        gemm(0, 0, N, E, NH, 1, dout, NH, W + (size_t)p * E, 3 * E, 1, dqkv[p], E);
-        gemm(1, 0, NH, E, N, 1, dout, NH, qkv[p], E, 1, dW + (size_t)p * E, 3 * E);
-    }
-    for (int n = 0; n < N; n++)
-        for (int h = 0; h < NH; h++) db[h] += dout[(size_t)n * NH + h];
+    size_t r = (size_t)n * d.E;
+    const real *qkv[3] = {a->q + r, a->k + r, a->v + r};
+    real *out[2] = {a->ig + (size_t)n * d.NH, a->fg + (size_t)n * d.NH};
+    gate_weights gw = gates_of(w);
+    for (int gate = 0; gate < 2; gate++)
+        for (int h = 0; h < d.NH; h++) {
+            const real *wh = gw.W[gate] + (size_t)h * 3 * d.E;
+            real s = 0;
+            for (int p = 0; p < 3; p++) s += dot_product(wh + (size_t)p * d.E, qkv[p], d.E);
+            out[gate][h] = s + gw.b[gate][h];
+        }
+}
+
+/* Row n of the gates' backward: dq, dk, dv (rows of g) += dgates W, and into this thread's
+ * partial sums dW [2, NH, 3E] += dgates^T concat(q, k, v), db [2, NH] += dgates. */
+static void gates_row_backward(real *dW, real *db, const mlstm_weights *w, const mlstm_acts *a, mlstm_acts *g,
+                               mlstm_dims d, int n)
+{
+    size_t r = (size_t)n * d.E, E3 = 3 * (size_t)d.E;
+    const real *qkv[3] = {a->q + r, a->k + r, a->v + r};
+    real *dqkv[3] = {g->q + r, g->k + r, g->v + r};
+    const real *dgate[2] = {g->ig + (size_t)n * d.NH, g->fg + (size_t)n * d.NH};
+    gate_weights gw = gates_of(w);
+    for (int gate = 0; gate < 2; gate++)
+        for (int h = 0; h < d.NH; h++) {
+            real dz = dgate[gate][h];
+            const real *wh = gw.W[gate] + (size_t)h * E3;
+            real *dwh = dW + ((size_t)gate * d.NH + h) * E3;
+            for (int p = 0; p < 3; p++) {
+                axpy(dqkv[p], dz, wh + (size_t)p * d.E, d.E);
+                axpy(dwh + (size_t)p * d.E, dz, qkv[p], d.E);
+            }
+            db[gate * d.NH + h] += dz;
+        }
 }
 
 /* The elementwise work runs in a few passes over rows (each row's pieces stay in cache from
@@ -138,11 +171,9 @@ int mlstm_layer_forward(real *y, const real *x, const mlstm_weights *w, mlstm_ac
     for (int n = 0; n < N; n++) {
         conv_qk_row(NULL, hist, w, a, d, n, T);
         headwise_row_forward(a->v + (size_t)n * E, a->x_m + (size_t)n * E, w->v_w, w->v_b, NP, d.bs, d.bs);
+        gates_row(w, a, d, n);
     }
     if (state) causal_conv_push_hist(state->conv_hist, a->x_m, B, T, E, d.K);
-    const real *qkv[3] = {a->q, a->k, a->v};
-    qkv_gate_forward(a->ig, qkv, w->igate_w, w->igate_b, N, E, d.NH);
-    qkv_gate_forward(a->fg, qkv, w->fgate_w, w->fgate_b, N, E, d.NH);
 
     /* a carried state: one token through the recurrent step, several through the chunkwise
      * form (which continues the state exactly as the steps would) */
@@ -197,11 +228,12 @@ static void out_row_backward(real *dskip, real *dnorm, const mlstm_weights *w, c
 
 /* Per-thread partial sums of the backward's column reductions, [threads, PARTIAL_*]. */
 enum { PARTIAL_SKIP, PARTIAL_NORM, PARTIAL_Q_W, PARTIAL_Q_B, PARTIAL_K_W, PARTIAL_K_B, PARTIAL_V_W, PARTIAL_V_B,
-       PARTIALS };
+       PARTIAL_IGATE_W, PARTIAL_FGATE_W, PARTIAL_IGATE_B, PARTIAL_FGATE_B, PARTIALS }; /* each gate pair adjacent */
 
 static size_t partial_floats(mlstm_dims d, size_t off[PARTIALS + 1])
 {
-    size_t nw = (size_t)(d.E / d.bs) * d.bs * d.bs, sizes[PARTIALS] = {d.E, d.E, nw, d.E, nw, d.E, nw, d.E};
+    size_t nw = (size_t)(d.E / d.bs) * d.bs * d.bs, ngw = (size_t)d.NH * 3 * d.E,
+           sizes[PARTIALS] = {d.E, d.E, nw, d.E, nw, d.E, nw, d.E, ngw, ngw, d.NH, d.NH};
     off[0] = 0;
     for (int i = 0; i < PARTIALS; i++) off[i + 1] = off[i] + sizes[i];
     return off[PARTIALS];
@@ -245,12 +277,9 @@ int mlstm_layer_backward(real *dx, const real *dy, const real *x, const mlstm_we
         xlstm_free(partial);
         return -1;
     }
-    const real *qkv[3] = {a->q, a->k, a->v};
-    real *dqkv[3] = {g->q, g->k, g->v};
-    qkv_gate_backward(dqkv, dw->igate_w, dw->igate_b, g->ig, qkv, w->igate_w, N, E, d.NH);
-    qkv_gate_backward(dqkv, dw->fgate_w, dw->fgate_b, g->fg, qkv, w->fgate_w, N, E, d.NH);
 
-    /* back through q, k (into dx_c) and v (into dx_m, written); then dconv = dx_c SiLU'(conv) */
+    /* back through the gates (into dq, dk, dv), through q, k (into dx_c) and v (into dx_m,
+     * written); then dconv = dx_c SiLU'(conv) */
     int has_b = w->q_b != NULL;
 #pragma omp parallel if (par)
     {
@@ -258,6 +287,7 @@ int mlstm_layer_backward(real *dx, const real *dy, const real *x, const mlstm_we
 #pragma omp for schedule(static)
         for (int n = 0; n < N; n++) {
             size_t r = (size_t)n * E;
+            gates_row_backward(mine + off[PARTIAL_IGATE_W], mine + off[PARTIAL_IGATE_B], w, a, g, d, n);
             headwise_row_backward(g->x_c + r, mine + off[PARTIAL_Q_W], has_b ? mine + off[PARTIAL_Q_B] : NULL, g->q + r,
                                   a->x_c + r, w->q_w, NP, d.bs, d.bs);
             headwise_row_backward(g->x_c + r, mine + off[PARTIAL_K_W], has_b ? mine + off[PARTIAL_K_B] : NULL, g->k + r,
@@ -268,7 +298,8 @@ int mlstm_layer_backward(real *dx, const real *dy, const real *x, const mlstm_we
             for (int e = 0; e < E; e++) g->conv[r + e] *= g->x_c[r + e];
         }
     }
-    real *sums[PARTIALS] = {dw->skip, dw->outnorm_w, dw->q_w, dw->q_b, dw->k_w, dw->k_b, dw->v_w, dw->v_b};
+    real *sums[PARTIALS] = {dw->skip,    dw->outnorm_w, dw->q_w,    dw->q_b,    dw->k_w,    dw->k_b,
+                            dw->v_w,     dw->v_b,       dw->igate_w, dw->fgate_w, dw->igate_b, dw->fgate_b};
     for (int i = 0; i < PARTIALS; i++)
         if (sums[i]) partial_sums_add(sums[i], partial + off[i], threads, np, off[i + 1] - off[i]);
     xlstm_free(partial);
