@@ -49,22 +49,30 @@ static inline void gates_of(real g[4], const real r[4], real lfm, real m_new)
     g[3] = sigmoid_r(r[3]);
 }
 
-/* out [N] = x [K] A [K, N] (A row-major), each output summed in the order of k: a contiguous
- * update of all outputs per x[k], which vectorizes; four rows of A per pass over out (a
- * quarter of its loads and stores). The recurrent products: the forward's R_h y as y R_h^T
- * (the forward transposes R once per call), the backward's draw R_h. */
-static void vecmat(real *restrict out, const real *restrict x, const real *restrict A, int K, int N)
+/* out [rows, N] (row stride ldo) = x [rows, K] (row stride ldx) A [K, N] (A row-major), each
+ * output summed in the order of k: a contiguous update of all outputs per x[k], which
+ * vectorizes; four rows of A per pass over out (a quarter of its loads and stores), applied
+ * to every row of x while they are in L1, so A (a head's R, 256 KB at DH 128) is read once
+ * per step for all rows. The recurrent products: the forward's R_h y as y R_h^T (the
+ * forward transposes R once per call), the backward's draw R_h. */
+AVX2_CLONES static void vecmat(real *restrict out, size_t ldo, const real *restrict x, size_t ldx,
+                               const real *restrict A, int K, int N, int rows)
 {
+    for (int b = 0; b < rows; b++)
+        for (int n = 0; n < N; n++) out[b * ldo + n] = 0;
     int k = 0;
-    for (int n = 0; n < N; n++) out[n] = 0;
     for (; k + 4 <= K; k += 4) {
         const real *a = A + (size_t)k * N;
-        for (int n = 0; n < N; n++)
-            out[n] = (((out[n] + x[k] * a[n]) + x[k + 1] * a[N + n]) + x[k + 2] * a[2 * N + n]) +
-                     x[k + 3] * a[3 * N + n];
+        for (int b = 0; b < rows; b++) {
+            const real *xb = x + b * ldx + k;
+            real *o = out + b * ldo;
+            for (int n = 0; n < N; n++)
+                o[n] = (((o[n] + xb[0] * a[n]) + xb[1] * a[N + n]) + xb[2] * a[2 * N + n]) + xb[3] * a[3 * N + n];
+        }
     }
     for (; k < K; k++)
-        for (int n = 0; n < N; n++) out[n] += x[k] * A[(size_t)k * N + n];
+        for (int b = 0; b < rows; b++)
+            for (int n = 0; n < N; n++) out[b * ldo + n] += x[b * ldx + k] * A[(size_t)k * N + n];
 }
 
 /* out [M] = A [M, K] x [K] (M a multiple of 4) with the bits of vecmat(out, x, A^T, K, M):
@@ -90,7 +98,7 @@ static void matvec(real *restrict out, const real *restrict A, const real *restr
 /* The elementwise part of a step for one row of one head (DH units). raw [4, DH] holds R y
  * on entry and the pre-activations on return; y, c, n, m [DH] are the state, updated in
  * place; h [DH] the output; wx and bias hold gate k at k*D. */
-static void cell_forward_row(real *restrict h, real *restrict y, real *restrict c, real *restrict n, real *restrict m,
+AVX2_CLONES static void cell_forward_row(real *restrict h, real *restrict y, real *restrict c, real *restrict n, real *restrict m,
                              real *restrict raw, const real *restrict wx, const real *restrict bias, size_t D, int DH)
 {
     for (int j = 0; j < DH; j++) {
@@ -121,12 +129,10 @@ static void step_forward(real *h, size_t ldh, real *st, real *pre, const real *W
 {
     int DH = d.DH;
     size_t D = (size_t)d.D, BD = d.BD, col = (size_t)hd * DH, RH = col * 4 * DH; /* RH: head hd's offset in R */
+    if (RT) vecmat(pre + 4 * col, 4 * D, st + col, D, RT + RH, DH, 4 * DH, d.B);
     for (int b = 0; b < d.B; b++) {
         real *y = st + b * D + col, *raw = pre + b * 4 * D + 4 * col;
-        if (RT)
-            vecmat(raw, y, RT + RH, DH, 4 * DH);
-        else
-            matvec(raw, R + RH, y, 4 * DH, DH);
+        if (!RT) matvec(raw, R + RH, y, 4 * DH, DH);
         cell_forward_row(h + b * ldh + col, y, y + BD, y + 2 * BD, y + 3 * BD, raw, Wx + b * ldwx + col, bias + col, D,
                          DH);
     }
@@ -207,7 +213,7 @@ void slstm_cell_step(real *h, real *state, real *work, const real *Wx, const rea
  * [4, DH] are written and added into dwx and dbias (gate k at k*D); dc, dn become those of
  * step t-1.
  * prev, next: the states before and after the step (component k at k*BD); raw [4, DH]. */
-static void cell_backward_row(real *restrict draw, real *restrict dwx, real *restrict dbias, real *restrict dc,
+AVX2_CLONES static void cell_backward_row(real *restrict draw, real *restrict dwx, real *restrict dbias, real *restrict dc,
                               real *restrict dn, const real *restrict dy, const real *restrict dh,
                               const real *restrict prev, const real *restrict next, const real *restrict raw, size_t D,
                               size_t BD, int DH)
@@ -253,8 +259,8 @@ static void head_backward(real *dWx, real *dR, real *dbias, const real *dh, cons
             size_t s = b * D + col, row = (size_t)b * T + t, g = t * S4 + b * D4 + 4 * col;
             cell_backward_row(draw + g, dWx + row * D4 + col, dbias + col, dc + s, dn + s, dyp + s, dh + row * D + col,
                               prev + s, prev + S4 + s, raw + g, D, BD, DH);
-            vecmat(dyp + s, draw + g, Rh, 4 * DH, DH);
         }
+        vecmat(dyp + col, D, draw + t * S4 + 4 * col, D4, Rh, 4 * DH, DH, B);
     }
     /* dR += sum over t and b of draw_t^T y_{t-1}: per row b one product over the T steps
      * (draw rows of b are B*4D apart, its states 4*B*D) */
