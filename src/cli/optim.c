@@ -1,10 +1,12 @@
 /* optim.c — AdamW, the warmup + cosine schedule, and gradient clipping. */
-#include <math.h>
+#include <tgmath.h>
 
 #include "common.h"
 #include "cli/optim.h"
 
 #define PI 3.14159265358979323846
+/* Parameters above which an update runs on all threads. */
+#define ADAMW_PAR_MIN 65536
 
 double lr_schedule(long step, long warmup, long decay_until, double max_lr, double min_lr)
 {
@@ -48,13 +50,16 @@ void adamw_update(adamw *o, real *params, const real *grads, size_t offset, size
     const double bc1 = 1.0 - pow(o->beta1, (double)o->t), bc2 = 1.0 - pow(o->beta2, (double)o->t);
     const real step_size = (real)(lr / bc1), bc2_sqrt = (real)sqrt(bc2), eps = (real)o->eps;
     const real decay = (real)(1.0 - lr * weight_decay);
-    real *p = params + offset, *m = o->m + offset, *v = o->v + offset;
-    const real *g = grads + offset;
+    real *restrict p = params + offset, *restrict m = o->m + offset, *restrict v = o->v + offset;
+    const real *restrict g = grads + offset;
+    /* elementwise, so the same bits on any number of threads; sqrt of real is correctly
+     * rounded, as the float sqrt of PyTorch */
+#pragma omp parallel for simd schedule(static) if (count > ADAMW_PAR_MIN)
     for (size_t i = 0; i < count; i++) {
         p[i] *= decay;
         m[i] += one_b1 * (g[i] - m[i]);
         v[i] = v[i] * b2 + one_b2 * g[i] * g[i];
-        p[i] -= step_size * (m[i] / ((real)sqrt((double)v[i]) / bc2_sqrt + eps));
+        p[i] -= step_size * (m[i] / (sqrt(v[i]) / bc2_sqrt + eps));
     }
 }
 
