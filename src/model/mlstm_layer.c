@@ -243,7 +243,7 @@ int mlstm_layer_backward(real *dx, const real *dy, const real *x, const mlstm_we
                           const mlstm_acts *a, mlstm_acts *g, mlstm_dims d, int B, int T, mlstm_form form)
 {
     int N = B * T, E = d.E, D = d.D, NP = E / d.bs, threads = thread_count();
-    size_t NE = (size_t)N * E, off[PARTIALS + 1], np = partial_floats(d, off);
+    size_t off[PARTIALS + 1], np = partial_floats(d, off);
     real *partial = xlstm_alloc((size_t)threads * np, sizeof(real), "mlstm_layer_backward partial sums");
     if (!partial) return -1;
     int par = (long)N * E > MLSTM_PAR_ELEMS;
@@ -259,17 +259,18 @@ int mlstm_layer_backward(real *dx, const real *dy, const real *x, const mlstm_we
 
     gemm(0, 0, N, E, D, 1, dy, D, w->proj_down_w, E, 0, g->out, E); /* g->out = dy W_down */
     linear_backward(NULL, E, dw->proj_down_w, dw->proj_down_b, dy, D, a->out, E, w->proj_down_w, N, E, D);
-    memset(g->h, 0, NE * sizeof(real));
 #pragma omp parallel if (par)
     {
         real *mine = partial + (size_t)thread_num() * np;
 #pragma omp for schedule(static)
-        for (int n = 0; n < N; n++) out_row_backward(mine + off[PARTIAL_SKIP], mine + off[PARTIAL_NORM], w, a, g, d, n);
+        for (int n = 0; n < N; n++) {
+            /* the norm, then the cell and the gates add into these: zeroed here, a row at a
+             * time on all threads, rather than in passes of their own */
+            real *zero_rows[] = {g->h, g->q, g->k, g->v};
+            for (int i = 0; i < 4; i++) memset(zero_rows[i] + (size_t)n * E, 0, (size_t)E * sizeof(real));
+            out_row_backward(mine + off[PARTIAL_SKIP], mine + off[PARTIAL_NORM], w, a, g, d, n);
+        }
     }
-
-    /* the cell and the gates add into these */
-    real *zero_list[] = {g->q, g->k, g->v};
-    for (size_t i = 0; i < sizeof zero_list / sizeof *zero_list; i++) memset(zero_list[i], 0, NE * sizeof(real));
     memset(g->ig, 0, (size_t)N * d.NH * sizeof(real));
     memset(g->fg, 0, (size_t)N * d.NH * sizeof(real));
     if (mlstm_cell_backward(g->q, g->k, g->v, g->ig, g->fg, g->h, a->cell_saved, a->q, a->k, a->v, a->ig, a->fg, B, T,
