@@ -17,8 +17,9 @@ static inline void conv_tap(real *y, const real *v, const real *w, int k, int K,
     for (int c = 0; c < C; c++) y[c] += w[(size_t)c * K + k] * v[c];
 }
 
-void causal_conv_row(real *y, const real *x, const real *hist, const real *w, const real *bias, long row, int T,
-                     int C, int K)
+/* (an AVX2 clone, ops.h; static, with the exported wrapper below, for clang's sake) */
+AVX2_CLONES static void conv_row(real *y, const real *x, const real *hist, const real *w, const real *bias, long row,
+                                 int T, int C, int K)
 {
     int t = (int)(row % T);
     long b = row / T;
@@ -33,13 +34,19 @@ void causal_conv_row(real *y, const real *x, const real *hist, const real *w, co
     }
 }
 
+void causal_conv_row(real *y, const real *x, const real *hist, const real *w, const real *bias, long row, int T,
+                     int C, int K)
+{
+    conv_row(y, x, hist, w, bias, row, T, C, K);
+}
+
 /* y, x [B, T, C]; w [C, K]; bias [C]; hist [B, K-1, C] or NULL (zeros). */
 void causal_conv_forward(real *y, const real *x, const real *hist, const real *w, const real *bias, int B, int T,
                          int C, int K)
 {
     long R = (long)B * T;
 #pragma omp parallel for schedule(static) if (R * C * K > 32768)
-    for (long row = 0; row < R; row++) causal_conv_row(y + (size_t)row * C, x, hist, w, bias, row, T, C, K);
+    for (long row = 0; row < R; row++) conv_row(y + (size_t)row * C, x, hist, w, bias, row, T, C, K);
 }
 
 /* hist [B, K-1, C] := the last K-1 inputs of (hist followed by x [B, T, C]). */

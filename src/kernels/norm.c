@@ -7,13 +7,19 @@
  * never write the same element and no scratch buffer is needed. */
 #define NORM_DW_COLS 4096
 
+/* The slices' sums run in SIMD lanes (omp simd reductions: a plain running sum is one chain
+ * of dependent adds, which cannot be vectorized) and the slices in AVX2 clones (ops.h). */
+
 /* One (row, group) slice of C values: out, mean, rstd of x with scale 1 + w (w may be NULL). */
-static void slice_forward(real *out, real *mean, real *rstd, const real *x, const real *w, int C)
+AVX2_CLONES static void slice_forward(real *restrict out, real *mean, real *rstd, const real *restrict x,
+                                      const real *restrict w, int C)
 {
     /* two passes (mean, then squared deviations): no cancellation for large means */
     real m = 0, v = 0;
+#pragma omp simd reduction(+ : m)
     for (int c = 0; c < C; c++) m += x[c];
     m /= C;
+#pragma omp simd reduction(+ : v)
     for (int c = 0; c < C; c++) v += (x[c] - m) * (x[c] - m);
     v /= C;
     real r = 1 / sqrt(v + (real)XLSTM_NORM_EPS);
@@ -63,9 +69,11 @@ static void groupnorm_dw(real *dw, const real *dout, const real *x, const real *
 
 /* One slice of the dx part: dx += rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)),
  * dxhat = dout * (1 + w) (w may be NULL). */
-static void slice_backward_x(real *dx, const real *dout, const real *x, const real *w, real m, real r, int C)
+AVX2_CLONES static void slice_backward_x(real *restrict dx, const real *restrict dout, const real *restrict x,
+                                         const real *restrict w, real m, real r, int C)
 {
     real sum_dxhat = 0, sum_dxhat_xhat = 0;
+#pragma omp simd reduction(+ : sum_dxhat, sum_dxhat_xhat)
     for (int c = 0; c < C; c++) {
         real dxhat = w ? dout[c] * (1 + w[c]) : dout[c];
         sum_dxhat += dxhat;

@@ -107,6 +107,19 @@ static void gates_row_backward(real *dW, real *db, const mlstm_weights *w, const
  * one step to the next); the passes run in parallel above this many elements. */
 #define MLSTM_PAR_ELEMS 16384
 
+/* x = SiLU(x) over n values, and SiLU'(x) into dx unless it is NULL. */
+AVX2_CLONES static void silu_slice(real *restrict x, real *restrict dx, int n)
+{
+    if (dx)
+        for (int e = 0; e < n; e++) {
+            real c = x[e], s = sigmoid_r(c);
+            x[e] = c * s;
+            dx[e] = s * (1 + c * (1 - s)); /* silu_grad_r, from the same sigmoid */
+        }
+    else
+        for (int e = 0; e < n; e++) x[e] = silu_r(x[e]);
+}
+
 /* Row n of x_c = SiLU(conv(x_m)) and of q, k (from x_c); conv history hist may be NULL. With
  * dconv not NULL (the backward's recomputation) SiLU'(conv) goes there. */
 static void conv_qk_row(real *dconv, const real *hist, const mlstm_weights *w, const mlstm_acts *a, mlstm_dims d,
@@ -116,21 +129,14 @@ static void conv_qk_row(real *dconv, const real *hist, const mlstm_weights *w, c
     size_t r = (size_t)n * E;
     real *xc = a->x_c + r;
     causal_conv_row(xc, a->x_m, hist, w->conv_w, w->conv_b, n, T, E, d.K);
-    if (dconv)
-        for (int e = 0; e < E; e++) {
-            real c = xc[e], s = sigmoid_r(c);
-            xc[e] = c * s;
-            dconv[r + e] = s * (1 + c * (1 - s)); /* silu_grad_r, from the same sigmoid */
-        }
-    else
-        for (int e = 0; e < E; e++) xc[e] = silu_r(xc[e]);
+    silu_slice(xc, dconv ? dconv + r : NULL, E);
     headwise_row_forward(a->q + r, xc, w->q_w, w->q_b, NP, d.bs, d.bs);
     headwise_row_forward(a->k + r, xc, w->k_w, w->k_b, NP, d.bs, d.bs);
 }
 
 /* out = (out + skip * x_c) * SiLU(z) over n values (out holds outnorm(h)); sigmoid(z) also
  * into sz unless NULL. */
-static void skip_gate_slice(real *restrict out, real *restrict sz, const real *restrict xc, const real *restrict z,
+AVX2_CLONES static void skip_gate_slice(real *restrict out, real *restrict sz, const real *restrict xc, const real *restrict z,
                             const real *restrict skip, int n)
 {
     if (sz)
@@ -195,7 +201,7 @@ int mlstm_layer_forward(real *y, const real *x, const mlstm_weights *w, mlstm_ac
 
 /* One head's slice of the row below (restrict: too many pointers for the compiler's alias
  * checks otherwise, and the loop would not vectorize). */
-static void out_slice_backward(real *restrict dskip, real *restrict dout, real *restrict sz, real *restrict dxc,
+AVX2_CLONES static void out_slice_backward(real *restrict dskip, real *restrict dout, real *restrict sz, real *restrict dxc,
                                const real *restrict h, const real *restrict xc, const real *restrict z,
                                const real *restrict norm_w, const real *restrict skip, real mean, real rstd, int n)
 {
