@@ -80,27 +80,31 @@ static void gates_row(const mlstm_weights *w, mlstm_acts *a, mlstm_dims d, int n
         }
 }
 
-/* Row n of the gates' backward: dq, dk, dv (rows of g) += dgates W, and into this thread's
- * partial sums dW [2, NH, 3E] += dgates^T concat(q, k, v), db [2, NH] += dgates. */
-static void gates_row_backward(real *dW, real *db, const mlstm_weights *w, const mlstm_acts *a, mlstm_acts *g,
-                               mlstm_dims d, int n)
+/* Rows of the gates' backward are done in blocks of this many: each row of dW (3E) stays in
+ * L1 while the block's rows are added into it. */
+#define GATE_BLOCK 8
+
+/* Rows [n0, n1) of the gates' backward: dq, dk, dv (rows of g) += dgates W, and into this
+ * thread's partial sums dW [2, NH, 3E] += dgates^T concat(q, k, v), db [2, NH] += dgates.
+ * Gate row j of [2, NH] is (j / NH, j % NH). */
+static void gates_rows_backward(real *dW, real *db, const mlstm_weights *w, const mlstm_acts *a, mlstm_acts *g,
+                                mlstm_dims d, int n0, int n1)
 {
-    size_t r = (size_t)n * d.E, E3 = 3 * (size_t)d.E;
-    const real *qkv[3] = {a->q + r, a->k + r, a->v + r};
-    real *dqkv[3] = {g->q + r, g->k + r, g->v + r};
-    const real *dgate[2] = {g->ig + (size_t)n * d.NH, g->fg + (size_t)n * d.NH};
+    size_t E = (size_t)d.E, E3 = 3 * E;
     gate_weights gw = gates_of(w);
-    for (int gate = 0; gate < 2; gate++)
-        for (int h = 0; h < d.NH; h++) {
-            real dz = dgate[gate][h];
-            const real *wh = gw.W[gate] + (size_t)h * E3;
-            real *dwh = dW + ((size_t)gate * d.NH + h) * E3;
-            for (int p = 0; p < 3; p++) {
-                axpy(dqkv[p], dz, wh + (size_t)p * d.E, d.E);
-                axpy(dwh + (size_t)p * d.E, dz, qkv[p], d.E);
-            }
-            db[gate * d.NH + h] += dz;
+    const real *dgate[2] = {g->ig, g->fg}, *qkv[3] = {a->q, a->k, a->v};
+    real *dqkv[3] = {g->q, g->k, g->v};
+    for (int j = 0; j < 2 * d.NH; j++) {
+        int gate = j / d.NH, h = j % d.NH;
+        for (int n = n0; n < n1; n++) {
+            real dz = dgate[gate][(size_t)n * d.NH + h];
+            for (int p = 0; p < 3; p++) axpy(dqkv[p] + n * E, dz, gw.W[gate] + h * E3 + p * E, d.E);
+            db[j] += dz;
         }
+        for (int p = 0; p < 3; p++)
+            for (int n = n0; n < n1; n++)
+                axpy(dW + j * E3 + p * E, dgate[gate][(size_t)n * d.NH + h], qkv[p] + n * E, d.E);
+    }
 }
 
 /* The elementwise work runs in a few passes over rows (each row's pieces stay in cache from
@@ -245,10 +249,27 @@ static size_t partial_floats(mlstm_dims d, size_t off[PARTIALS + 1])
     return off[PARTIALS];
 }
 
+/* Row n back through q, k (into dx_c, written) and v (into dx_m, written), their weights'
+ * gradients into this thread's partial sums mine (offsets off); then dconv = dx_c SiLU'(conv). */
+static void qkv_row_backward(real *mine, const size_t *off, const mlstm_weights *w, const mlstm_acts *a, mlstm_acts *g,
+                             mlstm_dims d, int n)
+{
+    int E = d.E, NP = E / d.bs, has_b = w->q_b != NULL;
+    size_t r = (size_t)n * E;
+    headwise_row_backward(g->x_c + r, mine + off[PARTIAL_Q_W], has_b ? mine + off[PARTIAL_Q_B] : NULL, g->q + r,
+                          a->x_c + r, w->q_w, NP, d.bs, d.bs);
+    headwise_row_backward(g->x_c + r, mine + off[PARTIAL_K_W], has_b ? mine + off[PARTIAL_K_B] : NULL, g->k + r,
+                          a->x_c + r, w->k_w, NP, d.bs, d.bs);
+    memset(g->x_m + r, 0, (size_t)E * sizeof(real));
+    headwise_row_backward(g->x_m + r, mine + off[PARTIAL_V_W], has_b ? mine + off[PARTIAL_V_B] : NULL, g->v + r,
+                          a->x_m + r, w->v_w, NP, d.bs, d.bs);
+    for (int e = 0; e < E; e++) g->conv[r + e] *= g->x_c[r + e];
+}
+
 int mlstm_layer_backward(real *dx, const real *dy, const real *x, const mlstm_weights *w, mlstm_weights *dw,
                           const mlstm_acts *a, mlstm_acts *g, mlstm_dims d, int B, int T, mlstm_form form)
 {
-    int N = B * T, E = d.E, D = d.D, NP = E / d.bs, threads = thread_count();
+    int N = B * T, E = d.E, D = d.D, threads = thread_count();
     size_t off[PARTIALS + 1], np = partial_floats(d, off);
     real *partial = xlstm_alloc((size_t)threads * np, sizeof(real), "mlstm_layer_backward partial sums");
     if (!partial) return -1;
@@ -285,24 +306,15 @@ int mlstm_layer_backward(real *dx, const real *dy, const real *x, const mlstm_we
         return -1;
     }
 
-    /* back through the gates (into dq, dk, dv), through q, k (into dx_c) and v (into dx_m,
-     * written); then dconv = dx_c SiLU'(conv) */
-    int has_b = w->q_b != NULL;
+    /* back through the gates (into dq, dk, dv), then through q, k and v */
 #pragma omp parallel if (par)
     {
         real *mine = partial + (size_t)thread_num() * np;
 #pragma omp for schedule(static)
-        for (int n = 0; n < N; n++) {
-            size_t r = (size_t)n * E;
-            gates_row_backward(mine + off[PARTIAL_IGATE_W], mine + off[PARTIAL_IGATE_B], w, a, g, d, n);
-            headwise_row_backward(g->x_c + r, mine + off[PARTIAL_Q_W], has_b ? mine + off[PARTIAL_Q_B] : NULL, g->q + r,
-                                  a->x_c + r, w->q_w, NP, d.bs, d.bs);
-            headwise_row_backward(g->x_c + r, mine + off[PARTIAL_K_W], has_b ? mine + off[PARTIAL_K_B] : NULL, g->k + r,
-                                  a->x_c + r, w->k_w, NP, d.bs, d.bs);
-            memset(g->x_m + r, 0, (size_t)E * sizeof(real));
-            headwise_row_backward(g->x_m + r, mine + off[PARTIAL_V_W], has_b ? mine + off[PARTIAL_V_B] : NULL, g->v + r,
-                                  a->x_m + r, w->v_w, NP, d.bs, d.bs);
-            for (int e = 0; e < E; e++) g->conv[r + e] *= g->x_c[r + e];
+        for (int n0 = 0; n0 < N; n0 += GATE_BLOCK) {
+            int n1 = n0 + GATE_BLOCK < N ? n0 + GATE_BLOCK : N;
+            gates_rows_backward(mine + off[PARTIAL_IGATE_W], mine + off[PARTIAL_IGATE_B], w, a, g, d, n0, n1);
+            for (int n = n0; n < n1; n++) qkv_row_backward(mine, off, w, a, g, d, n);
         }
     }
     real *sums[PARTIALS] = {dw->skip,    dw->outnorm_w, dw->q_w,    dw->q_b,    dw->k_w,    dw->k_b,
