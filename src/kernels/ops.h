@@ -183,6 +183,11 @@ void headwise_backward(real *dx, int lddx, real *dW, real *dbias, const real *dy
 void headwise_row_forward(real *y, const real *x, const real *W, const real *bias, int H, int dout, int din);
 void headwise_row_backward(real *dx, real *dW, real *dbias, const real *dy, const real *x, const real *W, int H,
                            int dout, int din);
+/* The row forward from the weights transposed per block, WT [H, din, dout] (from
+ * headwise_transpose): the same bits as headwise_row_forward, and for the mLSTM's 4x4 blocks
+ * 5x faster, for callers with rows enough to repay the transposition. */
+void headwise_transpose(real *WT, const real *W, int H, int dout, int din);
+void headwise_row_forward_t(real *y, const real *x, const real *WT, const real *bias, int H, int dout, int din);
 
 /* ---- activations over arrays of n values */
 void silu_forward(real *y, const real *x, size_t n);

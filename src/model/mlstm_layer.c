@@ -124,24 +124,56 @@ AVX2_CLONES static void silu_slice(real *restrict x, real *restrict dx, int n)
         for (int e = 0; e < n; e++) x[e] = silu_r(x[e]);
 }
 
+/* The q, k, v maps' weights for a pass over rows: as stored, or (with rows enough to repay
+ * it) transposed per block for headwise_row_forward_t, in a buffer of the pass's own. */
+typedef struct {
+    const real *W[3]; /* q, k, v */
+    real *buf;        /* the transposed weights, or NULL */
+} qkv_maps;
+
+static int qkv_maps_make(qkv_maps *m, const mlstm_weights *w, mlstm_dims d, int N)
+{
+    const real *W[3] = {w->q_w, w->k_w, w->v_w};
+    size_t per = (size_t)d.E * d.bs;
+    m->buf = NULL;
+    for (int i = 0; i < 3; i++) m->W[i] = W[i];
+    if (N == 1) return 0; /* batch-1 steps: the transposition would cost more than it saves */
+    if (!(m->buf = xlstm_alloc(3 * per, sizeof(real), "mLSTM q/k/v weights transposed"))) return -1;
+    for (int i = 0; i < 3; i++) {
+        headwise_transpose(m->buf + i * per, W[i], d.E / d.bs, d.bs, d.bs);
+        m->W[i] = m->buf + i * per;
+    }
+    return 0;
+}
+
+/* y = map i (0 q, 1 k, 2 v) of x, one row. */
+static void qkv_map_row(real *y, const real *x, const qkv_maps *m, int i, const mlstm_weights *w, mlstm_dims d)
+{
+    const real *bias[3] = {w->q_b, w->k_b, w->v_b};
+    if (m->buf)
+        headwise_row_forward_t(y, x, m->W[i], bias[i], d.E / d.bs, d.bs, d.bs);
+    else
+        headwise_row_forward(y, x, m->W[i], bias[i], d.E / d.bs, d.bs, d.bs);
+}
+
 /* Row n of x_c = SiLU(conv(x_m)) and of q, k (from x_c); conv history hist may be NULL. With
  * dconv not NULL (the backward's recomputation) SiLU'(conv) goes there. */
-static void conv_qk_row(real *dconv, const real *hist, const mlstm_weights *w, const mlstm_acts *a, mlstm_dims d,
-                        int n, int T)
+static void conv_qk_row(real *dconv, const real *hist, const qkv_maps *maps, const mlstm_weights *w,
+                        const mlstm_acts *a, mlstm_dims d, int n, int T)
 {
-    int E = d.E, NP = E / d.bs;
+    int E = d.E;
     size_t r = (size_t)n * E;
     real *xc = a->x_c + r;
     causal_conv_row(xc, a->x_m, hist, w->conv_w, w->conv_b, n, T, E, d.K);
     silu_slice(xc, dconv ? dconv + r : NULL, E);
-    headwise_row_forward(a->q + r, xc, w->q_w, w->q_b, NP, d.bs, d.bs);
-    headwise_row_forward(a->k + r, xc, w->k_w, w->k_b, NP, d.bs, d.bs);
+    qkv_map_row(a->q + r, xc, maps, 0, w, d);
+    qkv_map_row(a->k + r, xc, maps, 1, w, d);
 }
 
 /* out = (out + skip * x_c) * SiLU(z) over n values (out holds outnorm(h)); sigmoid(z) also
  * into sz unless NULL. */
-AVX2_CLONES static void skip_gate_slice(real *restrict out, real *restrict sz, const real *restrict xc, const real *restrict z,
-                            const real *restrict skip, int n)
+AVX2_CLONES static void skip_gate_slice(real *restrict out, real *restrict sz, const real *restrict xc,
+                                        const real *restrict z, const real *restrict skip, int n)
 {
     if (sz)
         for (int e = 0; e < n; e++) {
@@ -173,16 +205,19 @@ static void out_row(real *sz, int norm, const mlstm_weights *w, const mlstm_acts
 int mlstm_layer_forward(real *y, const real *x, const mlstm_weights *w, mlstm_acts *a, mlstm_dims d, int B, int T,
                          mlstm_form form, mlstm_state *state)
 {
-    int N = B * T, E = d.E, D = d.D, NP = E / d.bs;
+    int N = B * T, E = d.E, D = d.D;
+    qkv_maps maps;
+    if (qkv_maps_make(&maps, w, d, N) != 0) return -1;
     linear_forward_halves(a->x_m, a->z, x, w->proj_up_w, w->proj_up_b, N, D, E);
 
     const real *hist = state ? state->conv_hist : NULL;
 #pragma omp parallel for schedule(static) if ((long)N * E > MLSTM_PAR_ELEMS)
     for (int n = 0; n < N; n++) {
-        conv_qk_row(NULL, hist, w, a, d, n, T);
-        headwise_row_forward(a->v + (size_t)n * E, a->x_m + (size_t)n * E, w->v_w, w->v_b, NP, d.bs, d.bs);
+        conv_qk_row(NULL, hist, &maps, w, a, d, n, T);
+        qkv_map_row(a->v + (size_t)n * E, a->x_m + (size_t)n * E, &maps, 2, w, d);
         gates_row(w, a, d, n);
     }
+    xlstm_free(maps.buf);
     if (state) causal_conv_push_hist(state->conv_hist, a->x_m, B, T, E, d.K);
 
     /* a carried state: one token through the recurrent step, several through the chunkwise
@@ -205,9 +240,10 @@ int mlstm_layer_forward(real *y, const real *x, const mlstm_weights *w, mlstm_ac
 
 /* One head's slice of the row below (restrict: too many pointers for the compiler's alias
  * checks otherwise, and the loop would not vectorize). */
-AVX2_CLONES static void out_slice_backward(real *restrict dskip, real *restrict dout, real *restrict sz, real *restrict dxc,
-                               const real *restrict h, const real *restrict xc, const real *restrict z,
-                               const real *restrict norm_w, const real *restrict skip, real mean, real rstd, int n)
+AVX2_CLONES static void out_slice_backward(real *restrict dskip, real *restrict dout, real *restrict sz,
+                                           real *restrict dxc, const real *restrict h, const real *restrict xc,
+                                           const real *restrict z, const real *restrict norm_w,
+                                           const real *restrict skip, real mean, real rstd, int n)
 {
     for (int e = 0; e < n; e++) {
         real hs = (h[e] - mean) * rstd * (1 + norm_w[e]) + skip[e] * xc[e];
@@ -271,8 +307,13 @@ int mlstm_layer_backward(real *dx, const real *dy, const real *x, const mlstm_we
 {
     int N = B * T, E = d.E, D = d.D, threads = thread_count();
     size_t off[PARTIALS + 1], np = partial_floats(d, off);
+    qkv_maps maps;
+    if (qkv_maps_make(&maps, w, d, N) != 0) return -1;
     real *partial = xlstm_alloc((size_t)threads * np, sizeof(real), "mlstm_layer_backward partial sums");
-    if (!partial) return -1;
+    if (!partial) {
+        xlstm_free(maps.buf);
+        return -1;
+    }
     int par = (long)N * E > MLSTM_PAR_ELEMS;
     (void)par; /* read only by the OpenMP if() clauses */
 
@@ -280,9 +321,10 @@ int mlstm_layer_backward(real *dx, const real *dy, const real *x, const mlstm_we
      * SiLU'(conv) (into g->conv) and sigmoid(z) (into g->z) */
 #pragma omp parallel for schedule(static) if (par)
     for (int n = 0; n < N; n++) {
-        conv_qk_row(g->conv, NULL, w, a, d, n, T);
+        conv_qk_row(g->conv, NULL, &maps, w, a, d, n, T);
         out_row(g->z, 0, w, a, d, n);
     }
+    xlstm_free(maps.buf);
 
     gemm(0, 0, N, E, D, 1, dy, D, w->proj_down_w, E, 0, g->out, E); /* g->out = dy W_down */
     linear_backward(NULL, E, dw->proj_down_w, dw->proj_down_b, dy, D, a->out, E, w->proj_down_w, N, E, D);
