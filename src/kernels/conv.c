@@ -11,33 +11,35 @@
 #define CONV_DW_COLS 512
 #define CONV_DW_TAPS 4
 
-/* y[c] += w[c, k] * v[c] for one row of C channels: the one loop every conv path uses. */
-static inline void conv_tap(real *y, const real *v, const real *w, int k, int K, int C)
+/* y[c] += w[c, k] * v[c] for n channels of a row: the one loop every conv path uses. */
+static inline void conv_tap(real *y, const real *v, const real *w, int k, int K, int n)
 {
-    for (int c = 0; c < C; c++) y[c] += w[(size_t)c * K + k] * v[c];
+    for (int c = 0; c < n; c++) y[c] += w[(size_t)c * K + k] * v[c];
 }
 
-/* (an AVX2 clone, ops.h; static, with the exported wrapper below, for clang's sake) */
+/* Channels [c0, c1) of output row `row` (rows of C channels).
+ * (an AVX2 clone, ops.h; static, with the exported wrapper below, for clang's sake) */
 AVX2_CLONES static void conv_row(real *y, const real *x, const real *hist, const real *w, const real *bias, long row,
-                                 int T, int C, int K)
+                                 int T, int C, int K, int c0, int c1)
 {
-    int t = (int)(row % T);
+    int t = (int)(row % T), n = c1 - c0;
     long b = row / T;
-    memcpy(y, bias, (size_t)C * sizeof(real));
+    y += c0, x += c0, w += (size_t)c0 * K;
+    memcpy(y, bias + c0, (size_t)n * sizeof(real));
     /* tap k reads time t-(K-1)+k; times before 0 come from the history (or are zero) */
     for (int k = 0; k < K; k++) {
         int src = t - (K - 1) + k;
         if (src >= 0)
-            conv_tap(y, x + (size_t)(row - t + src) * C, w, k, K, C);
+            conv_tap(y, x + (size_t)(row - t + src) * C, w, k, K, n);
         else if (hist)
-            conv_tap(y, hist + ((size_t)b * (K - 1) + (size_t)(src + K - 1)) * C, w, k, K, C);
+            conv_tap(y, hist + c0 + ((size_t)b * (K - 1) + (size_t)(src + K - 1)) * C, w, k, K, n);
     }
 }
 
 void causal_conv_row(real *y, const real *x, const real *hist, const real *w, const real *bias, long row, int T,
-                     int C, int K)
+                     int C, int K, int c0, int c1)
 {
-    conv_row(y, x, hist, w, bias, row, T, C, K);
+    conv_row(y, x, hist, w, bias, row, T, C, K, c0, c1);
 }
 
 /* y, x [B, T, C]; w [C, K]; bias [C]; hist [B, K-1, C] or NULL (zeros). */
@@ -46,7 +48,7 @@ void causal_conv_forward(real *y, const real *x, const real *hist, const real *w
 {
     long R = (long)B * T;
 #pragma omp parallel for schedule(static) if (R * C * K > 32768)
-    for (long row = 0; row < R; row++) conv_row(y + (size_t)row * C, x, hist, w, bias, row, T, C, K);
+    for (long row = 0; row < R; row++) conv_row(y + (size_t)row * C, x, hist, w, bias, row, T, C, K, 0, C);
 }
 
 /* hist [B, K-1, C] := the last K-1 inputs of (hist followed by x [B, T, C]). */

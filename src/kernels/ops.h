@@ -158,10 +158,11 @@ void groupnorm_row_backward(real *dx, real *dw, const real *dout, const real *x,
  * or are zero when hist is NULL (a fresh sequence). */
 void causal_conv_forward(real *y, const real *x, const real *hist, const real *w, const real *bias, int B, int T,
                          int C, int K);
-/* One output row (row = b*T + t of the B*T rows) of the forward above, y [C]; serial, for
- * callers that fuse the conv into a pass over rows of their own. */
+/* Channels [c0, c1) of one output row (row = b*T + t of the B*T rows) of the forward above,
+ * y [C] (only those channels written); serial, for callers that fuse the conv into passes
+ * of their own. */
 void causal_conv_row(real *y, const real *x, const real *hist, const real *w, const real *bias, long row, int T,
-                     int C, int K);
+                     int C, int K, int c0, int c1);
 /* Backward of the fresh-sequence forward (hist NULL). */
 void causal_conv_backward(real *dx, real *dw, real *dbias, const real *dy, const real *x, const real *w, int B,
                           int T, int C, int K);

@@ -64,20 +64,18 @@ static gate_weights gates_of(const mlstm_weights *w)
     return g;
 }
 
-/* Row n of ig, fg [N, NH] = concat(q, k, v) W^T + b. */
-static void gates_row(const mlstm_weights *w, mlstm_acts *a, mlstm_dims d, int n)
+/* Gate row j of [2, NH] (input gates, then forget gates) for row n: ig or fg [n, j % NH] =
+ * concat(q, k, v) W[j % NH, :]^T + b. */
+static void gate_value(const mlstm_weights *w, mlstm_acts *a, mlstm_dims d, int n, int j)
 {
     size_t r = (size_t)n * d.E;
     const real *qkv[3] = {a->q + r, a->k + r, a->v + r};
-    real *out[2] = {a->ig + (size_t)n * d.NH, a->fg + (size_t)n * d.NH};
+    int gate = j / d.NH, h = j % d.NH;
     gate_weights gw = gates_of(w);
-    for (int gate = 0; gate < 2; gate++)
-        for (int h = 0; h < d.NH; h++) {
-            const real *wh = gw.W[gate] + (size_t)h * 3 * d.E;
-            real s = 0;
-            for (int p = 0; p < 3; p++) s += dot_product(wh + (size_t)p * d.E, qkv[p], d.E);
-            out[gate][h] = s + gw.b[gate][h];
-        }
+    const real *wh = gw.W[gate] + (size_t)h * 3 * d.E;
+    real s = 0;
+    for (int p = 0; p < 3; p++) s += dot_product(wh + (size_t)p * d.E, qkv[p], d.E);
+    (gate ? a->fg : a->ig)[(size_t)n * d.NH + h] = s + gw.b[gate][h];
 }
 
 /* Rows of the gates' backward are done in blocks of this many: each row of dW (3E) stays in
@@ -108,8 +106,10 @@ static void gates_rows_backward(real *dW, real *db, const mlstm_weights *w, cons
 }
 
 /* The elementwise work runs in a few passes over rows (each row's pieces stay in cache from
- * one step to the next); the passes run in parallel above this many elements. */
+ * one step to the next); the passes run in parallel above this many elements. Below it, the
+ * forward splits each row's channels and gates over the threads instead, from this many. */
 #define MLSTM_PAR_ELEMS 16384
+#define MLSTM_SPLIT_ROW_ELEMS 512
 
 /* x = SiLU(x) over n values, and SiLU'(x) into dx unless it is NULL. */
 AVX2_CLONES static void silu_slice(real *restrict x, real *restrict dx, int n)
@@ -146,28 +146,33 @@ static int qkv_maps_make(qkv_maps *m, const mlstm_weights *w, mlstm_dims d, int 
     return 0;
 }
 
-/* y = map i (0 q, 1 k, 2 v) of x, one row. */
-static void qkv_map_row(real *y, const real *x, const qkv_maps *m, int i, const mlstm_weights *w, mlstm_dims d)
+/* Blocks [b0, b1) of map i (0 q, 1 k, 2 v) of the row x into the row y. */
+static void qkv_map_slice(real *y, const real *x, const qkv_maps *m, int i, const mlstm_weights *w, mlstm_dims d,
+                          int b0, int b1)
 {
     const real *bias[3] = {w->q_b, w->k_b, w->v_b};
+    size_t c0 = (size_t)b0 * d.bs, w0 = c0 * d.bs;
+    const real *b = bias[i] ? bias[i] + c0 : NULL;
     if (m->buf)
-        headwise_row_forward_t(y, x, m->W[i], bias[i], d.E / d.bs, d.bs, d.bs);
+        headwise_row_forward_t(y + c0, x + c0, m->W[i] + w0, b, b1 - b0, d.bs, d.bs);
     else
-        headwise_row_forward(y, x, m->W[i], bias[i], d.E / d.bs, d.bs, d.bs);
+        headwise_row_forward(y + c0, x + c0, m->W[i] + w0, b, b1 - b0, d.bs, d.bs);
 }
 
-/* Row n of x_c = SiLU(conv(x_m)) and of q, k (from x_c); conv history hist may be NULL. With
- * dconv not NULL (the backward's recomputation) SiLU'(conv) goes there. */
-static void conv_qk_row(real *dconv, const real *hist, const qkv_maps *maps, const mlstm_weights *w,
-                        const mlstm_acts *a, mlstm_dims d, int n, int T)
+/* The q/k/v blocks [b0, b1) of row n (channels [b0 bs, b1 bs)): x_c = SiLU(conv(x_m)), q and
+ * k from x_c, and with with_v also v from x_m; conv history hist may be NULL. With dconv not
+ * NULL (the backward's recomputation) SiLU'(conv) goes there. */
+static void conv_qkv_slice(real *dconv, const real *hist, const qkv_maps *maps, const mlstm_weights *w,
+                           const mlstm_acts *a, mlstm_dims d, int n, int T, int b0, int b1, int with_v)
 {
-    int E = d.E;
+    int E = d.E, c0 = b0 * d.bs, c1 = b1 * d.bs;
     size_t r = (size_t)n * E;
     real *xc = a->x_c + r;
-    causal_conv_row(xc, a->x_m, hist, w->conv_w, w->conv_b, n, T, E, d.K);
-    silu_slice(xc, dconv ? dconv + r : NULL, E);
-    qkv_map_row(a->q + r, xc, maps, 0, w, d);
-    qkv_map_row(a->k + r, xc, maps, 1, w, d);
+    causal_conv_row(xc, a->x_m, hist, w->conv_w, w->conv_b, n, T, E, d.K, c0, c1);
+    silu_slice(xc + c0, dconv ? dconv + r + c0 : NULL, c1 - c0);
+    qkv_map_slice(a->q + r, xc, maps, 0, w, d, b0, b1);
+    qkv_map_slice(a->k + r, xc, maps, 1, w, d, b0, b1);
+    if (with_v) qkv_map_slice(a->v + r, a->x_m + r, maps, 2, w, d, b0, b1);
 }
 
 /* out = (out + skip * x_c) * SiLU(z) over n values (out holds outnorm(h)); sigmoid(z) also
@@ -211,11 +216,23 @@ int mlstm_layer_forward(real *y, const real *x, const mlstm_weights *w, mlstm_ac
     linear_forward_halves(a->x_m, a->z, x, w->proj_up_w, w->proj_up_b, N, D, E);
 
     const real *hist = state ? state->conv_hist : NULL;
-#pragma omp parallel for schedule(static) if ((long)N * E > MLSTM_PAR_ELEMS)
-    for (int n = 0; n < N; n++) {
-        conv_qk_row(NULL, hist, &maps, w, a, d, n, T);
-        qkv_map_row(a->v + (size_t)n * E, a->x_m + (size_t)n * E, &maps, 2, w, d);
-        gates_row(w, a, d, n);
+    int NP = E / d.bs, NG = 2 * d.NH;
+    if ((long)N * E > MLSTM_PAR_ELEMS) { /* rows in parallel, each whole: its gates read its q, k, v in cache */
+#pragma omp parallel for schedule(static)
+        for (int n = 0; n < N; n++) {
+            conv_qkv_slice(NULL, hist, &maps, w, a, d, n, T, 0, NP, 1);
+            for (int j = 0; j < NG; j++) gate_value(w, a, d, n, j);
+        }
+    } else { /* few rows (generation): each row's channels, then its gates, split over the threads */
+#pragma omp parallel if ((long)N * E >= MLSTM_SPLIT_ROW_ELEMS)
+        {
+#pragma omp for schedule(static)
+            for (int u = 0; u < N * d.NH; u++)
+                conv_qkv_slice(NULL, hist, &maps, w, a, d, u / d.NH, T, u % d.NH * NP / d.NH,
+                               (u % d.NH + 1) * NP / d.NH, 1);
+#pragma omp for schedule(static)
+            for (int u = 0; u < N * NG; u++) gate_value(w, a, d, u / NG, u % NG);
+        }
     }
     xlstm_free(maps.buf);
     if (state) causal_conv_push_hist(state->conv_hist, a->x_m, B, T, E, d.K);
@@ -285,7 +302,7 @@ static size_t partial_floats(mlstm_dims d, size_t off[PARTIALS + 1])
     return off[PARTIALS];
 }
 
-/* Row n back through q, k (into dx_c, written) and v (into dx_m, written), their weights'
+/* Row n back through q, k (added into dx_c) and v (into dx_m, written), their weights'
  * gradients into this thread's partial sums mine (offsets off); then dconv = dx_c SiLU'(conv). */
 static void qkv_row_backward(real *mine, const size_t *off, const mlstm_weights *w, const mlstm_acts *a, mlstm_acts *g,
                              mlstm_dims d, int n)
@@ -321,7 +338,7 @@ int mlstm_layer_backward(real *dx, const real *dy, const real *x, const mlstm_we
      * SiLU'(conv) (into g->conv) and sigmoid(z) (into g->z) */
 #pragma omp parallel for schedule(static) if (par)
     for (int n = 0; n < N; n++) {
-        conv_qk_row(g->conv, NULL, &maps, w, a, d, n, T);
+        conv_qkv_slice(g->conv, NULL, &maps, w, a, d, n, T, 0, E / d.bs, 0);
         out_row(g->z, 0, w, a, d, n);
     }
     xlstm_free(maps.buf);
