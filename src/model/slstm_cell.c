@@ -2,12 +2,12 @@
  * own step function) and the hand-written backward. See slstm_cell.h for the equations.
  *
  * The recurrence is block-diagonal over heads, so each head runs its own time loop, in
- * parallel with the others. A step of a head is, per batch row, the recurrent product (4*DH
- * pre-activations from the row's DH values of y) and an elementwise pass over the row's DH
- * units. The products have own loops rather than gemm: one step's [B x 4DH x DH] is far too
- * small for BLAS, which packs R again on every call, while R_h (4*DH*DH reals) stays in cache
- * over the steps. The elementwise loops run over contiguous units with restrict pointers
- * and the branch-free functions of ops.h, so that they vectorize in float. Pre-activations
+ * parallel with the others. A step of a head is the recurrent product (4*DH pre-activations
+ * from each batch row's DH values of y) and an elementwise pass over each row's DH units. The
+ * products have own loops rather than gemm: one step's [B x 4DH x DH] is far too small for
+ * BLAS, which packs R again on every call, while R_h (4*DH*DH reals) stays in cache over the
+ * steps. The loops run over contiguous units with restrict pointers and the branch-free
+ * functions of ops.h, so that they vectorize in float, in AVX2 clones (ops.h). Pre-activations
  * are head-major, [B, NH, 4, DH]: a head's four gates of a row are one [4*DH] block. */
 #include "slstm_cell.h"
 
@@ -120,10 +120,11 @@ AVX2_CLONES static void cell_forward_row(real *restrict h, real *restrict y, rea
 }
 
 /* One step of head hd for all rows, on the state st [4, B, D] (y, c, n, m) in place: row b's
- * product reads only row b of y, so each row is finished before the next. pre [B, 4*D]
- * (head-major) receives the pre-activations. The product uses RT [NH, DH, 4*DH] (R
- * transposed per head) unless it is NULL, else R. Wx rows have stride ldwx, h rows stride
- * ldh. Touches only the head's columns, so heads can run in parallel. */
+ * product reads only row b of y, so the products of all rows (the forward: RT [NH, DH, 4*DH],
+ * R transposed per head, one pass over it) or of each row before its update (the step: R
+ * itself, RT NULL) come first. pre [B, 4*D] (head-major) receives the pre-activations. Wx
+ * rows have stride ldwx, h rows stride ldh. Touches only the head's columns, so heads can
+ * run in parallel. */
 static void step_forward(real *h, size_t ldh, real *st, real *pre, const real *Wx, size_t ldwx, const real *R,
                          const real *RT, const real *bias, dims d, int hd)
 {
