@@ -134,10 +134,10 @@ static void gemv_block(const linear_map *mp, size_t ldw, real alpha, real beta, 
  * free, so that a thread slowed by the other work on its core or by its share of the memory
  * bus leaves its blocks to the others instead of making them wait at the end of the region;
  * each row's value does not depend on which thread computes it. (OpenMP's guided schedule
- * hands half of the blocks to the first thread: in medium generation its barrier waits were
- * 7-14% of the main thread's samples and 13-28% of the other's, against 5-9% and 14-15%
- * with 4 blocks a grab.) y = alpha W x + beta y + bias for each map, W with row stride
- * ldw[i] (NULL: in). */
+ * hands half of the blocks to the first thread: in 5 s runs of medium generation its waits
+ * were 7-14% of the main thread's samples and 13-28% of the other's, against 5-9% and
+ * 14-15% with 4 blocks a grab.) y = alpha W x + beta y + bias for each map, W with row
+ * stride ldw[i] (NULL: in). */
 static void gemv_maps(const linear_map *maps, const size_t *ldw, int n, real alpha, real beta)
 {
     int first[GEMV_MAPS + 1];
