@@ -26,13 +26,20 @@ static const char *CONFIG = "{\"vocab_size\": 256, \"context_length\": 48, \"num
                             "\"slstm_at\": [1], \"mlstm_block\": {\"mlstm\": {\"num_heads\": 4}}, "
                             "\"slstm_block\": {\"slstm\": {\"num_heads\": 4, \"backend\": \"vanilla\"}, \"feedforward\": {}}}";
 
+/* The same, wide enough (mLSTM inner dimension 512) that a step splits each token's mLSTM
+ * channels and gates over the threads (mlstm_layer.c, MLSTM_SPLIT_ROW_ELEMS). */
+static const char *WIDE_CONFIG =
+    "{\"vocab_size\": 256, \"context_length\": 48, \"num_blocks\": 2, \"embedding_dim\": 256, "
+    "\"slstm_at\": [1], \"mlstm_block\": {\"mlstm\": {\"num_heads\": 4}}, "
+    "\"slstm_block\": {\"slstm\": {\"num_heads\": 4, \"backend\": \"vanilla\"}, \"feedforward\": {}}}";
+
 /* The official init, then 0.1 * N(0, 1) noise on every parameter so that no gate or norm is
  * trivial and the logits are well spread (greedy choices are far from ties). */
-static xlstm_model *make_model(void)
+static xlstm_model *make_model_of(const char *config)
 {
     xlstm_config cfg;
     xlstm_model *m = NULL;
-    if (xlstm_config_parse(&cfg, CONFIG, strlen(CONFIG)) != 0 || xlstm_model_create(&m, &cfg) != 0 ||
+    if (xlstm_config_parse(&cfg, config, strlen(config)) != 0 || xlstm_model_create(&m, &cfg) != 0 ||
         xlstm_model_init(m, 42) != 0) {
         fprintf(stderr, "make_model: %s\n", xlstm_errmsg());
         exit(1);
@@ -44,15 +51,17 @@ static xlstm_model *make_model(void)
     return m;
 }
 
+static xlstm_model *make_model(void) { return make_model_of(CONFIG); }
+
 static const char *PROMPT = "Call me Ishmael. Some years ago, never mind how long precisely, having little or no "
                             "money in my purse, and nothing particular to interest me on shore";
 
 /* Prefill of a byte prompt longer than one chunk (64) leaves the state that steps leave:
  * the next-token logits agree, and keep agreeing as both continue. Tolerance 1e-5 absolute
  * on logits of size ~1 (float32; the two forms sum in different orders). */
-static void test_prefill_equals_steps_bytes(void)
+static void prefill_equals_steps(const char *config)
 {
-    xlstm_model *m = make_model();
+    xlstm_model *m = make_model_of(config);
     int V = 256, n = (int)strlen(PROMPT);
     CHECK(n > 64, "prompt must span two chunks, has %d bytes", n);
     int32_t *ids = malloc((size_t)n * sizeof *ids);
@@ -80,6 +89,9 @@ static void test_prefill_equals_steps_bytes(void)
     free(b);
     xlstm_model_free(m);
 }
+
+static void test_prefill_equals_steps_bytes(void) { prefill_equals_steps(CONFIG); }
+static void test_prefill_equals_steps_wide(void) { prefill_equals_steps(WIDE_CONFIG); }
 
 /* The model survives a save and load (what the shell test relies on): same logits. */
 static void test_save_load_roundtrip(void)
@@ -204,6 +216,7 @@ int main(int argc, char **argv)
         return 2;
     }
     RUN(test_prefill_equals_steps_bytes);
+    RUN(test_prefill_equals_steps_wide);
     RUN(test_save_load_roundtrip);
     TEST_EXIT();
 }
