@@ -103,7 +103,7 @@ void headwise_row_forward_t(real *y, const real *x, const real *WT, const real *
 
 void headwise_row_forward(real *y, const real *x, const real *W, const real *bias, int H, int dout, int din)
 {
-    if (dout == 4 && din == 4)
+    if (dout == 4 && din == 4) /* the mLSTM q/k/v maps (qkv_proj_blocksize 4) */
         row_forward(y, x, W, bias, H, 4, 4);
     else
         row_forward(y, x, W, bias, H, dout, din);

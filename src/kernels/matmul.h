@@ -11,9 +11,9 @@
 void gemm(int trans_a, int trans_b, int M, int N, int K, real alpha, const real *A, int lda,
           const real *B, int ldb, real beta, real *C, int ldc);
 
-/* The level-1 pieces of the fused row passes, in AVX2 where the CPU has it (ops.h):
- * dot_product = sum_k a[k] b[k] (in SIMD lanes: not the sequential order of a plain loop, but the
- * same order in every call); axpy: y[k] += alpha x[k]. */
+/* The level-1 pieces of the fused row passes, in AVX2 where the CPU has it (ops.h).
+ * dot_product = sum_k a[k] b[k], summed in SIMD lanes: not in the order of a plain loop, but
+ * in the same order in every call. axpy: y[k] += alpha x[k]. */
 real dot_product(const real *a, const real *b, int n);
 void axpy(real *y, real alpha, const real *x, int n);
 
