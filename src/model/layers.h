@@ -91,6 +91,7 @@ typedef struct {
     real *conv;             /* [N, E] bound only when the temporaries are not shared: in a
                              * gradient scratch, the gradient at the conv output */
     real *cell_saved;       /* what the cell forward saves (NULL in inference) */
+    real *qkv_wt;           /* [3, E, bs] scratch: the q, k, v weights transposed per block */
 } mlstm_acts;
 #define MLSTM_TEMPS 4
 

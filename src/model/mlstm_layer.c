@@ -48,6 +48,7 @@ void mlstm_acts_bind(mlstm_acts *a, arena *ar, mlstm_dims d, int B, int T, mlstm
     for (int i = 0; i < MLSTM_TEMPS; i++) *temps[i] = !shared ? arena_take(ar, NE) : ar->base ? shared + (size_t)i * NE : NULL;
     a->conv = shared ? NULL : arena_take(ar, NE);
     a->cell_saved = train ? arena_take(ar, mlstm_cell_saved_floats(B, T, d.NH, d.DH, form.chunk, form.parallel)) : NULL;
+    a->qkv_wt = arena_take(ar, 3 * (size_t)d.E * d.bs);
 }
 
 /* The input and forget gates read concat(q, k, v) [3E] through W [NH, 3E]: a product with
@@ -125,25 +126,22 @@ AVX2_CLONES static void silu_slice(real *restrict x, real *restrict dx, int n)
 }
 
 /* The q, k, v maps' weights for a pass over rows: as stored, or (with rows enough to repay
- * it) transposed per block for headwise_row_forward_t, in a buffer of the pass's own. */
+ * it) transposed per block into wt [3, E, bs] for headwise_row_forward_t. */
 typedef struct {
     const real *W[3]; /* q, k, v */
-    real *buf;        /* the transposed weights, or NULL */
+    int transposed;
 } qkv_maps;
 
-static int qkv_maps_make(qkv_maps *m, const mlstm_weights *w, mlstm_dims d, int N)
+static qkv_maps qkv_maps_make(real *wt, const mlstm_weights *w, mlstm_dims d, int N)
 {
     const real *W[3] = {w->q_w, w->k_w, w->v_w};
     size_t per = (size_t)d.E * d.bs;
-    m->buf = NULL;
-    for (int i = 0; i < 3; i++) m->W[i] = W[i];
-    if (N == 1) return 0; /* batch-1 steps: the transposition would cost more than it saves */
-    if (!(m->buf = xlstm_alloc(3 * per, sizeof(real), "mLSTM q/k/v weights transposed"))) return -1;
-    for (int i = 0; i < 3; i++) {
-        headwise_transpose(m->buf + i * per, W[i], d.E / d.bs, d.bs, d.bs);
-        m->W[i] = m->buf + i * per;
+    qkv_maps m = {{W[0], W[1], W[2]}, N > 1}; /* batch-1 steps: the transposition would cost more than it saves */
+    for (int i = 0; m.transposed && i < 3; i++) {
+        headwise_transpose(wt + i * per, W[i], d.E / d.bs, d.bs, d.bs);
+        m.W[i] = wt + i * per;
     }
-    return 0;
+    return m;
 }
 
 /* Blocks [b0, b1) of map i (0 q, 1 k, 2 v) of the row x into the row y. */
@@ -153,7 +151,7 @@ static void qkv_map_slice(real *y, const real *x, const qkv_maps *m, int i, cons
     const real *bias[3] = {w->q_b, w->k_b, w->v_b};
     size_t c0 = (size_t)b0 * d.bs, w0 = c0 * d.bs;
     const real *b = bias[i] ? bias[i] + c0 : NULL;
-    if (m->buf)
+    if (m->transposed)
         headwise_row_forward_t(y + c0, x + c0, m->W[i] + w0, b, b1 - b0, d.bs, d.bs);
     else
         headwise_row_forward(y + c0, x + c0, m->W[i] + w0, b, b1 - b0, d.bs, d.bs);
@@ -211,8 +209,7 @@ int mlstm_layer_forward(real *y, const real *x, const mlstm_weights *w, mlstm_ac
                          mlstm_form form, mlstm_state *state)
 {
     int N = B * T, E = d.E, D = d.D;
-    qkv_maps maps;
-    if (qkv_maps_make(&maps, w, d, N) != 0) return -1;
+    qkv_maps maps = qkv_maps_make(a->qkv_wt, w, d, N);
     linear_forward_halves(a->x_m, a->z, x, w->proj_up_w, w->proj_up_b, N, D, E);
 
     const real *hist = state ? state->conv_hist : NULL;
@@ -234,7 +231,6 @@ int mlstm_layer_forward(real *y, const real *x, const mlstm_weights *w, mlstm_ac
             for (int u = 0; u < N * NG; u++) gate_value(w, a, d, u / NG, u % NG);
         }
     }
-    xlstm_free(maps.buf);
     if (state) causal_conv_push_hist(state->conv_hist, a->x_m, B, T, E, d.K);
 
     /* a carried state: one token through the recurrent step, several through the chunkwise
@@ -324,13 +320,9 @@ int mlstm_layer_backward(real *dx, const real *dy, const real *x, const mlstm_we
 {
     int N = B * T, E = d.E, D = d.D, threads = thread_count();
     size_t off[PARTIALS + 1], np = partial_floats(d, off);
-    qkv_maps maps;
-    if (qkv_maps_make(&maps, w, d, N) != 0) return -1;
+    qkv_maps maps = qkv_maps_make(g->qkv_wt, w, d, N);
     real *partial = xlstm_alloc((size_t)threads * np, sizeof(real), "mlstm_layer_backward partial sums");
-    if (!partial) {
-        xlstm_free(maps.buf);
-        return -1;
-    }
+    if (!partial) return -1;
     int par = (long)N * E > MLSTM_PAR_ELEMS;
     (void)par; /* read only by the OpenMP if() clauses */
 
@@ -341,7 +333,6 @@ int mlstm_layer_backward(real *dx, const real *dy, const real *x, const mlstm_we
         conv_qkv_slice(g->conv, NULL, &maps, w, a, d, n, T, 0, E / d.bs, 0);
         out_row(g->z, 0, w, a, d, n);
     }
-    xlstm_free(maps.buf);
 
     gemm(0, 0, N, E, D, 1, dy, D, w->proj_down_w, E, 0, g->out, E); /* g->out = dy W_down */
     linear_backward(NULL, E, dw->proj_down_w, dw->proj_down_b, dy, D, a->out, E, w->proj_down_w, N, E, D);
