@@ -84,13 +84,6 @@ static scratch carve_scratch(real *p, const cell_dims *d, int backward)
     return s;
 }
 
-static real dot(const real *a, const real *b, int n)
-{
-    real s = 0;
-    for (int i = 0; i < n; i++) s += a[i] * b[i];
-    return s;
-}
-
 static int make_dims(cell_dims *d, const char *fn, int B, int T, int NH, int DH, int chunk, int parallel, real eps)
 {
     if (B < 1 || T < 0 || NH < 1 || DH < 1)
@@ -559,7 +552,7 @@ static void pair_step(real *h, real *C, real *nv, real *m, const real *q, const 
         state_row(C + (size_t)a * DH, h, v, fp, ka, q[a], DH);
         nv[a] = fp * nv[a] + ka;
     }
-    real r = 1 / denom(dot(q, nv, DH), mnew, MLSTM_EPS);
+    real r = 1 / denom(dot_product(q, nv, DH), mnew, MLSTM_EPS);
     for (int e = 0; e < DH; e++) h[e] *= r;
     *m = mnew;
 }
