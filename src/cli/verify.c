@@ -11,6 +11,7 @@
 #include "io/json.h"
 #include "io/safetensors.h"
 #include "model/checkpoint.h"
+#include "kernels/split.h"
 #include "model/model.h"
 
 /* Tolerances (norm-wise relative error, see rel_err): outputs, losses and activations, and
@@ -233,26 +234,26 @@ static void layer_walk_cb(param_walk *w, void *ctx)
         walk_slstm_layer(w, "", l->sd, &l->sw);
 }
 
-static void layer_acts_bind(const layer *l, layer_acts *a, arena *ar, int B, int T, mlstm_form form, int train)
+static void layer_acts_bind(const layer *l, layer_acts *a, arena *ar, int B, int T, mlstm_form form, acts_role role)
 {
     if (l->is_mlstm) {
-        mlstm_acts_bind(&a->m, ar, l->md, B, T, form, train, NULL);
+        mlstm_acts_bind(&a->m, ar, l->md, B, T, form, role, NULL, thread_count());
         mlstm_state_bind(&a->ms, ar, l->md, B);
     } else {
-        slstm_acts_bind(&a->s, ar, l->sd, B, T, train);
+        slstm_acts_bind(&a->s, ar, l->sd, B, T, role);
         slstm_state_bind(&a->ss, ar, l->sd, B);
     }
 }
 
-static real *layer_acts_alloc(const layer *l, layer_acts *a, int B, int T, mlstm_form form, int train)
+static real *layer_acts_alloc(const layer *l, layer_acts *a, int B, int T, mlstm_form form, acts_role role)
 {
     arena ar = {NULL, 0};
-    layer_acts_bind(l, a, &ar, B, T, form, train);
+    layer_acts_bind(l, a, &ar, B, T, form, role);
     real *buf = xlstm_alloc(ar.used, sizeof(real), "layer activations");
     if (!buf) die("verify: %s", xlstm_errmsg());
     ar.base = buf;
     ar.used = 0;
-    layer_acts_bind(l, a, &ar, B, T, form, train);
+    layer_acts_bind(l, a, &ar, B, T, form, role);
     return buf;
 }
 
@@ -339,7 +340,8 @@ static void verify_layer(report *r, const st_file *f, const char *cfg_json, int 
         else
             snprintf(fname, sizeof fname, "chunkwise(%d)", form.chunk);
         layer_acts a, g;
-        real *abuf = layer_acts_alloc(&l, &a, B, T, form, 1), *gbuf = layer_acts_alloc(&l, &g, B, T, form, 0);
+        real *abuf = layer_acts_alloc(&l, &a, B, T, form, ACTS_TRAINING),
+             *gbuf = layer_acts_alloc(&l, &g, B, T, form, ACTS_GRADIENTS);
         layer_forward(&l, &a, y, x, B, T, form, 0);
         snprintf(label, sizeof label, "%s output.y", fname);
         check(r, label, "output.y", y, TOL_OUT, 0, pass == 0 ? "output.y" : NULL);
@@ -370,7 +372,7 @@ static void verify_layer(report *r, const st_file *f, const char *cfg_json, int 
     /* the recurrent step over the B sequences at once */
     layer_acts a;
     mlstm_form step_form = {0, 1};
-    real *abuf = layer_acts_alloc(&l, &a, B, 1, step_form, 0);
+    real *abuf = layer_acts_alloc(&l, &a, B, 1, step_form, ACTS_INFERENCE);
     real *xt = malloc((size_t)B * D * sizeof *xt), *yt = malloc((size_t)B * D * sizeof *yt);
     if (!xt || !yt) die("verify: out of memory");
     for (int t = 0; t < T; t++) {

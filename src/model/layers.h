@@ -75,6 +75,10 @@ void slstm_state_bind(slstm_state *s, arena *a, slstm_dims d, int B);
 
 /* ---------------------------------------------------------------- activations */
 
+/* What a set of activations is bound for: a forward alone, a forward that a backward follows
+ * (which also keeps the cells' saved values), or the activation gradients of a backward. */
+typedef enum { ACTS_INFERENCE, ACTS_TRAINING, ACTS_GRADIENTS } acts_role;
+
 /* What the mLSTM layer forward keeps for its backward. The same struct, bound to scratch,
  * holds the gradients of these activations during the backward. */
 typedef struct {
@@ -92,6 +96,11 @@ typedef struct {
                              * gradient scratch, the gradient at the conv output */
     real *cell_saved;       /* what the cell forward saves (NULL in inference) */
     real *qkv_wt;           /* [3, E, bs] scratch: the q, k, v weights transposed per block */
+    /* Scratch for up to `threads` threads (bound for that many, so that no call allocates):
+     * the cell's (its forward's, or in a gradient set its backward's) and, in a gradient
+     * set, the per-thread partial sums of the weight gradients. */
+    real *cell_work, *partial;
+    int threads;
 } mlstm_acts;
 #define MLSTM_TEMPS 4
 
@@ -102,6 +111,7 @@ typedef struct {
     real *gn_mean, *gn_rstd;/* [N * NH] */
     real *cell_saved;
     real *step_work;        /* [B, 4D] scratch of the recurrent step */
+    real *cell_work;        /* scratch of the cell's forward (NULL in a gradient set) */
 } slstm_acts;
 
 typedef struct {
@@ -110,12 +120,13 @@ typedef struct {
     real *out;              /* [N, F] act(gate) * up, the input of proj_down */
 } ffn_acts;
 
-/* train: also keep what only the backward needs (the cells' saved values). shared: NULL, or
- * MLSTM_TEMPS * N * E reals for the mLSTM temporaries (one such buffer can serve every
- * layer of a model; while the arena only measures, any non-NULL pointer). */
-void mlstm_acts_bind(mlstm_acts *a, arena *ar, mlstm_dims d, int B, int T, mlstm_form form, int train,
-                     real *shared);
-void slstm_acts_bind(slstm_acts *a, arena *ar, slstm_dims d, int B, int T, int train);
+/* shared: NULL, or mlstm_shared_floats() reals for the mLSTM temporaries and the cell's
+ * forward scratch (one such buffer can serve every layer of a model; while the arena only
+ * measures, any non-NULL pointer). threads: the most threads the layer calls will run on. */
+size_t mlstm_shared_floats(mlstm_dims d, int B, int T, mlstm_form form, int threads);
+void mlstm_acts_bind(mlstm_acts *a, arena *ar, mlstm_dims d, int B, int T, mlstm_form form, acts_role role,
+                     real *shared, int threads);
+void slstm_acts_bind(slstm_acts *a, arena *ar, slstm_dims d, int B, int T, acts_role role);
 void ffn_acts_bind(ffn_acts *a, arena *ar, ffn_dims d, int N);
 
 /* ---------------------------------------------------------------- forward / backward

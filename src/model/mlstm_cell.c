@@ -263,20 +263,34 @@ static void pair_forward(real *h, real *saved, const real *q, const real *k, con
     }
 }
 
-/* One scratch block of `per` floats for each thread that will run (at most one per pair). */
-static int alloc_thread_scratch(real **buf, int *nthr, size_t per, int pairs, const char *fn)
+size_t mlstm_cell_work_floats(int T, int DH, int chunk, int parallel, int backward)
+{
+    cell_dims d = {0};
+    if (make_dims(&d, "mlstm_cell_work_floats", 1, T, 1, DH, chunk, parallel, MLSTM_EPS) != 0) return 0;
+    return scratch_floats(&d, backward);
+}
+
+/* The scratch of a call: one block of `per` floats for each thread that will run (at most
+ * one per pair), from work, or allocated for this call (*own, to be freed) without it. */
+static int thread_scratch(real **buf, real **own, int *nthr, size_t per, int pairs, const mlstm_cell_work *work,
+                          const char *fn)
 {
     int n = 1;
-    *buf = NULL;
 #ifdef _OPENMP
     n = omp_get_max_threads();
 #endif
+    if (work) n = work->threads;
     if (n > pairs) n = pairs;
     if (n < 1) n = 1;
+    *nthr = n;
+    *own = NULL;
+    if (work) {
+        *buf = work->buf;
+        return 0;
+    }
     size_t total;
     if (xlstm_mul_size(per, (size_t)n, &total) != 0) return xlstm_fail("%s: scratch size overflows", fn);
-    *buf = xlstm_alloc(total, sizeof(real), fn);
-    *nthr = n;
+    *buf = *own = xlstm_alloc(total, sizeof(real), fn);
     return *buf ? 0 : -1;
 }
 
@@ -291,7 +305,7 @@ static int thread_id(void)
 
 int mlstm_cell_forward_eps(real *h, real *saved, const real *q, const real *k, const real *v, const real *ig,
                            const real *fg, int B, int T, int NH, int DH, int chunk, int parallel, real *state_C,
-                           real *state_n, real *state_m, real eps)
+                           real *state_n, real *state_m, real eps, const mlstm_cell_work *work)
 {
     static const char fn[] = "mlstm_cell_forward";
     cell_dims d = {0};
@@ -303,8 +317,8 @@ int mlstm_cell_forward_eps(real *h, real *saved, const real *q, const real *k, c
     if (T == 0) return 0;
     int pairs = B * NH, nthr = 1;
     size_t per = scratch_floats(&d, 0);
-    real *buf;
-    if (alloc_thread_scratch(&buf, &nthr, per, pairs, fn) != 0) return -1;
+    real *buf = NULL, *own = NULL;
+    if (thread_scratch(&buf, &own, &nthr, per, pairs, work, fn) != 0) return -1;
 #pragma omp parallel for num_threads(nthr) schedule(dynamic, 1)
     for (int p = 0; p < pairs; p++) {
         scratch s = carve_scratch(buf + per * thread_id(), &d, 0);
@@ -312,16 +326,16 @@ int mlstm_cell_forward_eps(real *h, real *saved, const real *q, const real *k, c
         pair_forward(h, saved, q, k, v, ig, fg, state_C ? state_C + ps * DH * DH : NULL,
                      state_n ? state_n + ps * DH : NULL, state_m ? state_m + ps : NULL, &s, p / NH, p % NH, &d);
     }
-    xlstm_free(buf);
+    xlstm_free(own);
     return 0;
 }
 
 int mlstm_cell_forward(real *h, real *saved, const real *q, const real *k, const real *v, const real *ig,
                        const real *fg, int B, int T, int NH, int DH, int chunk, int parallel, real *state_C,
-                       real *state_n, real *state_m)
+                       real *state_n, real *state_m, const mlstm_cell_work *work)
 {
     return mlstm_cell_forward_eps(h, saved, q, k, v, ig, fg, B, T, NH, DH, chunk, parallel, state_C, state_n,
-                                  state_m, MLSTM_EPS);
+                                  state_m, MLSTM_EPS, work);
 }
 
 /* ---- backward. Per chunk kc, in reverse, with the state (C, n, m) before it (zeros and m0
@@ -499,7 +513,7 @@ static void pair_backward(real *dq, real *dk, real *dv, real *dig, real *dfg, co
 
 int mlstm_cell_backward_eps(real *dq, real *dk, real *dv, real *dig, real *dfg, const real *dh, const real *saved,
                             const real *q, const real *k, const real *v, const real *ig, const real *fg, int B,
-                            int T, int NH, int DH, int chunk, int parallel, real eps)
+                            int T, int NH, int DH, int chunk, int parallel, real eps, const mlstm_cell_work *work)
 {
     static const char fn[] = "mlstm_cell_backward";
     cell_dims d = {0};
@@ -507,23 +521,23 @@ int mlstm_cell_backward_eps(real *dq, real *dk, real *dv, real *dig, real *dfg, 
     if (T == 0) return 0;
     int pairs = B * NH, nthr = 1;
     size_t per = scratch_floats(&d, 1);
-    real *buf;
-    if (alloc_thread_scratch(&buf, &nthr, per, pairs, fn) != 0) return -1;
+    real *buf = NULL, *own = NULL;
+    if (thread_scratch(&buf, &own, &nthr, per, pairs, work, fn) != 0) return -1;
 #pragma omp parallel for num_threads(nthr) schedule(dynamic, 1)
     for (int p = 0; p < pairs; p++) {
         scratch s = carve_scratch(buf + per * thread_id(), &d, 1);
         pair_backward(dq, dk, dv, dig, dfg, dh, saved, q, k, v, ig, fg, &s, p / NH, p % NH, &d);
     }
-    xlstm_free(buf);
+    xlstm_free(own);
     return 0;
 }
 
 int mlstm_cell_backward(real *dq, real *dk, real *dv, real *dig, real *dfg, const real *dh, const real *saved,
                         const real *q, const real *k, const real *v, const real *ig, const real *fg, int B, int T,
-                        int NH, int DH, int chunk, int parallel)
+                        int NH, int DH, int chunk, int parallel, const mlstm_cell_work *work)
 {
     return mlstm_cell_backward_eps(dq, dk, dv, dig, dfg, dh, saved, q, k, v, ig, fg, B, T, NH, DH, chunk, parallel,
-                                   MLSTM_EPS);
+                                   MLSTM_EPS, work);
 }
 
 /* ---- recurrent step, one token per (b, head); O(DH^2) each, no scratch. */

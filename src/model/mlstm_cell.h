@@ -28,15 +28,24 @@
  * (C, n, m) one (b, head) at a time instead of keeping them for every pair). */
 size_t mlstm_cell_saved_floats(int B, int T, int NH, int DH, int chunk, int parallel);
 
+/* Scratch for the two sequence forms below: `threads` blocks of mlstm_cell_work_floats()
+ * each, so that a call allocates nothing; the call then runs on at most that many threads.
+ * Passing NULL instead, each call allocates its own for omp_get_max_threads() threads. */
+typedef struct {
+    real *buf;
+    int threads;
+} mlstm_cell_work;
+/* Floats of one thread's block: for the forward, or (backward != 0) the backward. */
+size_t mlstm_cell_work_floats(int T, int DH, int chunk, int parallel, int backward);
 /* h [B, T, E] = the cell over the sequence. parallel != 0: the parallel form (chunk is
  * ignored, state pointers must be NULL); else chunkwise with chunk length `chunk` >= 1 (the
  * last chunk may be shorter). state_C/n/m: all NULL for a fresh start, or all given: they
  * hold the initial state and receive the final one. saved: NULL when no backward follows,
- * else mlstm_cell_saved_floats() floats; requires a fresh start. Scratch is allocated once
- * per call (per thread). Returns 0, or -1 with a message (bad arguments, out of memory). */
+ * else mlstm_cell_saved_floats() floats; requires a fresh start. work: see above. Returns 0,
+ * or -1 with a message (bad arguments, out of memory). */
 int mlstm_cell_forward(real *h, real *saved, const real *q, const real *k, const real *v, const real *ig,
                        const real *fg, int B, int T, int NH, int DH, int chunk, int parallel, real *state_C,
-                       real *state_n, real *state_m);
+                       real *state_n, real *state_m, const mlstm_cell_work *work);
 
 /* Gradients of the forward above (same chunk, parallel and inputs; saved filled by it),
  * ADDED into dq, dk, dv [B, T, E] and dig, dfg [B, T, NH]. Every stabilizer m is treated as
@@ -45,16 +54,16 @@ int mlstm_cell_forward(real *h, real *saved, const real *q, const real *k, const
  * dfg_t = sigmoid(-fg_t) sum_{s >= t} (q_s . dq_s - k'_s . dk'_s). Returns 0 or -1. */
 int mlstm_cell_backward(real *dq, real *dk, real *dv, real *dig, real *dfg, const real *dh, const real *saved,
                         const real *q, const real *k, const real *v, const real *ig, const real *fg, int B, int T,
-                        int NH, int DH, int chunk, int parallel);
+                        int NH, int DH, int chunk, int parallel, const mlstm_cell_work *work);
 
 /* The same two with the denominator eps as a parameter (the tests use eps = 0, where the
  * function does not depend on the stabilizers at all, to check the backward exactly). */
 int mlstm_cell_forward_eps(real *h, real *saved, const real *q, const real *k, const real *v, const real *ig,
                            const real *fg, int B, int T, int NH, int DH, int chunk, int parallel, real *state_C,
-                           real *state_n, real *state_m, real eps);
+                           real *state_n, real *state_m, real eps, const mlstm_cell_work *work);
 int mlstm_cell_backward_eps(real *dq, real *dk, real *dv, real *dig, real *dfg, const real *dh, const real *saved,
                             const real *q, const real *k, const real *v, const real *ig, const real *fg, int B,
-                            int T, int NH, int DH, int chunk, int parallel, real eps);
+                            int T, int NH, int DH, int chunk, int parallel, real eps, const mlstm_cell_work *work);
 
 /* One token: q, k, v, h [B, E]; ig, fg [B, NH]; the state C, n, m is updated in place. */
 void mlstm_cell_step(real *h, real *C, real *n, real *m, const real *q, const real *k, const real *v,

@@ -32,8 +32,35 @@ void mlstm_state_bind(mlstm_state *s, arena *a, mlstm_dims d, int B)
     s->m = arena_take(a, (size_t)B * d.NH);
 }
 
-void mlstm_acts_bind(mlstm_acts *a, arena *ar, mlstm_dims d, int B, int T, mlstm_form form, int train,
-                     real *shared)
+/* Per-thread partial sums of the backward's column reductions, [threads, PARTIAL_*]. */
+enum { PARTIAL_SKIP, PARTIAL_NORM, PARTIAL_Q_W, PARTIAL_Q_B, PARTIAL_K_W, PARTIAL_K_B, PARTIAL_V_W, PARTIAL_V_B,
+       PARTIAL_IGATE_W, PARTIAL_FGATE_W, PARTIAL_IGATE_B, PARTIAL_FGATE_B, PARTIALS }; /* each gate pair adjacent */
+
+static size_t partial_floats(mlstm_dims d, size_t off[PARTIALS + 1])
+{
+    size_t nw = (size_t)(d.E / d.bs) * d.bs * d.bs, ngw = (size_t)d.NH * 3 * d.E,
+           sizes[PARTIALS] = {d.E, d.E, nw, d.E, nw, d.E, nw, d.E, ngw, ngw, d.NH, d.NH};
+    off[0] = 0;
+    for (int i = 0; i < PARTIALS; i++) off[i + 1] = off[i] + sizes[i];
+    return off[PARTIALS];
+}
+
+/* The cell's scratch: a forward with a carried state (prefill) runs chunkwise even when the
+ * model trains in the parallel form, so the forward's is sized for either. */
+static size_t cell_work_floats(mlstm_dims d, int T, mlstm_form form, int backward, int threads)
+{
+    size_t form_floats = mlstm_cell_work_floats(T, d.DH, form.chunk, form.parallel, backward);
+    size_t chunkwise = backward ? 0 : mlstm_cell_work_floats(T, d.DH, form.chunk, 0, 0);
+    return (size_t)threads * (form_floats > chunkwise ? form_floats : chunkwise);
+}
+
+size_t mlstm_shared_floats(mlstm_dims d, int B, int T, mlstm_form form, int threads)
+{
+    return MLSTM_TEMPS * (size_t)B * T * d.E + cell_work_floats(d, T, form, 0, threads);
+}
+
+void mlstm_acts_bind(mlstm_acts *a, arena *ar, mlstm_dims d, int B, int T, mlstm_form form, acts_role role,
+                     real *shared, int threads)
 {
     size_t N = (size_t)B * T, NE = N * d.E;
     a->x_m = arena_take(ar, NE);
@@ -47,8 +74,14 @@ void mlstm_acts_bind(mlstm_acts *a, arena *ar, mlstm_dims d, int B, int T, mlstm
     real **temps[MLSTM_TEMPS] = {&a->x_c, &a->q, &a->k, &a->out};
     for (int i = 0; i < MLSTM_TEMPS; i++) *temps[i] = !shared ? arena_take(ar, NE) : ar->base ? shared + (size_t)i * NE : NULL;
     a->conv = shared ? NULL : arena_take(ar, NE);
-    a->cell_saved = train ? arena_take(ar, mlstm_cell_saved_floats(B, T, d.NH, d.DH, form.chunk, form.parallel)) : NULL;
+    a->cell_saved = role == ACTS_TRAINING
+                        ? arena_take(ar, mlstm_cell_saved_floats(B, T, d.NH, d.DH, form.chunk, form.parallel))
+                        : NULL;
     a->qkv_wt = arena_take(ar, 3 * (size_t)d.E * d.bs);
+    size_t work = cell_work_floats(d, T, form, role == ACTS_GRADIENTS, threads), off[PARTIALS + 1];
+    a->cell_work = !shared ? arena_take(ar, work) : ar->base ? shared + MLSTM_TEMPS * NE : NULL;
+    a->partial = role == ACTS_GRADIENTS ? arena_take(ar, (size_t)threads * partial_floats(d, off)) : NULL;
+    a->threads = threads;
 }
 
 /* The input and forget gates read concat(q, k, v) [3E] through W [NH, 3E]: a product with
@@ -233,16 +266,17 @@ int mlstm_layer_forward(real *y, const real *x, const mlstm_weights *w, mlstm_ac
     }
     if (state) causal_conv_push_hist(state->conv_hist, a->x_m, B, T, E, d.K);
 
+    mlstm_cell_work work = {a->cell_work, a->threads};
     /* a carried state: one token through the recurrent step, several through the chunkwise
      * form (which continues the state exactly as the steps would) */
     if (state && T == 1)
         mlstm_cell_step(a->h, state->C, state->n, state->m, a->q, a->k, a->v, a->ig, a->fg, B, d.NH, d.DH);
     else if (state) {
         if (mlstm_cell_forward(a->h, NULL, a->q, a->k, a->v, a->ig, a->fg, B, T, d.NH, d.DH, form.chunk, 0, state->C,
-                               state->n, state->m) != 0)
+                               state->n, state->m, &work) != 0)
             return -1;
     } else if (mlstm_cell_forward(a->h, a->cell_saved, a->q, a->k, a->v, a->ig, a->fg, B, T, d.NH, d.DH, form.chunk,
-                                  form.parallel, NULL, NULL, NULL) != 0)
+                                  form.parallel, NULL, NULL, NULL, &work) != 0)
         return -1;
 
 #pragma omp parallel for schedule(static) if ((long)N * E > MLSTM_PAR_ELEMS)
@@ -285,19 +319,6 @@ static void out_row_backward(real *dskip, real *dnorm, const mlstm_weights *w, c
     groupnorm_row_backward(g->h + r, dnorm, g->out + r, a->h + r, w->outnorm_w, mean, rstd, d.NH, d.DH);
 }
 
-/* Per-thread partial sums of the backward's column reductions, [threads, PARTIAL_*]. */
-enum { PARTIAL_SKIP, PARTIAL_NORM, PARTIAL_Q_W, PARTIAL_Q_B, PARTIAL_K_W, PARTIAL_K_B, PARTIAL_V_W, PARTIAL_V_B,
-       PARTIAL_IGATE_W, PARTIAL_FGATE_W, PARTIAL_IGATE_B, PARTIAL_FGATE_B, PARTIALS }; /* each gate pair adjacent */
-
-static size_t partial_floats(mlstm_dims d, size_t off[PARTIALS + 1])
-{
-    size_t nw = (size_t)(d.E / d.bs) * d.bs * d.bs, ngw = (size_t)d.NH * 3 * d.E,
-           sizes[PARTIALS] = {d.E, d.E, nw, d.E, nw, d.E, nw, d.E, ngw, ngw, d.NH, d.NH};
-    off[0] = 0;
-    for (int i = 0; i < PARTIALS; i++) off[i + 1] = off[i] + sizes[i];
-    return off[PARTIALS];
-}
-
 /* Row n back through q, k (added into dx_c) and v (into dx_m, written), their weights'
  * gradients into this thread's partial sums mine (offsets off); then dconv = dx_c SiLU'(conv). */
 static void qkv_row_backward(real *mine, const size_t *off, const mlstm_weights *w, const mlstm_acts *a, mlstm_acts *g,
@@ -318,11 +339,11 @@ static void qkv_row_backward(real *mine, const size_t *off, const mlstm_weights 
 int mlstm_layer_backward(real *dx, const real *dy, const real *x, const mlstm_weights *w, mlstm_weights *dw,
                           const mlstm_acts *a, mlstm_acts *g, mlstm_dims d, int B, int T, mlstm_form form)
 {
-    int N = B * T, E = d.E, D = d.D, threads = thread_count();
+    int N = B * T, E = d.E, D = d.D, threads = g->threads;
     size_t off[PARTIALS + 1], np = partial_floats(d, off);
     qkv_maps maps = qkv_maps_make(g->qkv_wt, w, d, N);
-    real *partial = xlstm_alloc((size_t)threads * np, sizeof(real), "mlstm_layer_backward partial sums");
-    if (!partial) return -1;
+    real *partial = g->partial;
+    memset(partial, 0, (size_t)threads * np * sizeof(real)); /* a team of fewer threads leaves slices unwritten */
     int par = (long)N * E > MLSTM_PAR_ELEMS;
     (void)par; /* read only by the OpenMP if() clauses */
 
@@ -336,7 +357,7 @@ int mlstm_layer_backward(real *dx, const real *dy, const real *x, const mlstm_we
 
     gemm(0, 0, N, E, D, 1, dy, D, w->proj_down_w, E, 0, g->out, E); /* g->out = dy W_down */
     linear_backward(NULL, E, dw->proj_down_w, dw->proj_down_b, dy, D, a->out, E, w->proj_down_w, N, E, D);
-#pragma omp parallel if (par)
+#pragma omp parallel if (par) num_threads(threads)
     {
         real *mine = partial + (size_t)thread_num() * np;
 #pragma omp for schedule(static)
@@ -348,16 +369,15 @@ int mlstm_layer_backward(real *dx, const real *dy, const real *x, const mlstm_we
             out_row_backward(mine + off[PARTIAL_SKIP], mine + off[PARTIAL_NORM], w, a, g, d, n);
         }
     }
+    mlstm_cell_work work = {g->cell_work, threads};
     memset(g->ig, 0, (size_t)N * d.NH * sizeof(real));
     memset(g->fg, 0, (size_t)N * d.NH * sizeof(real));
     if (mlstm_cell_backward(g->q, g->k, g->v, g->ig, g->fg, g->h, a->cell_saved, a->q, a->k, a->v, a->ig, a->fg, B, T,
-                            d.NH, d.DH, form.chunk, form.parallel) != 0) {
-        xlstm_free(partial);
+                            d.NH, d.DH, form.chunk, form.parallel, &work) != 0)
         return -1;
-    }
 
     /* back through the gates (into dq, dk, dv), then through q, k and v */
-#pragma omp parallel if (par)
+#pragma omp parallel if (par) num_threads(threads)
     {
         real *mine = partial + (size_t)thread_num() * np;
 #pragma omp for schedule(static)
@@ -371,7 +391,6 @@ int mlstm_layer_backward(real *dx, const real *dy, const real *x, const mlstm_we
                             dw->v_w,     dw->v_b,       dw->igate_w, dw->fgate_w, dw->igate_b, dw->fgate_b};
     for (int i = 0; i < PARTIALS; i++)
         if (sums[i]) partial_sums_add(sums[i], partial + off[i], threads, np, off[i + 1] - off[i]);
-    xlstm_free(partial);
     causal_conv_backward(g->x_m, dw->conv_w, dw->conv_b, g->conv, a->x_m, w->conv_w, B, T, E, d.K);
 
     linear_backward(dx, D, dw->proj_up_w, dw->proj_up_b, g->x_m, E, x, D, w->proj_up_w, N, D, E);

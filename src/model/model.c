@@ -9,6 +9,7 @@
 #include "model.h"
 #include "../kernels/matmul.h"
 #include "../kernels/ops.h"
+#include "../kernels/split.h"
 
 static void walk_lm_cb(param_walk *w, void *ctx)
 {
@@ -70,8 +71,6 @@ void xlstm_model_free(xlstm_model *m)
     xlstm_free(m->grads);
     free(m->w.blocks);
     free(m->g.blocks);
-    free(m->targets);
-    free(m->tokens);
     param_table_free(&m->table);
     free(m);
 }
@@ -107,7 +106,7 @@ void xlstm_zero_grad(xlstm_model *m) { memset(m->grads, 0, m->table.n_params * s
 
 /* ---------------------------------------------------------------- activations */
 
-static void lm_acts_bind(const xlstm_model *m, lm_acts *a, arena *ar, int B, int T, int train)
+static void lm_acts_bind(const xlstm_model *m, lm_acts *a, arena *ar, int B, int T, int train, int threads)
 {
     const xlstm_config *c = &m->cfg;
     size_t N = (size_t)B * T, ND = N * c->embedding_dim;
@@ -127,19 +126,20 @@ static void lm_acts_bind(const xlstm_model *m, lm_acts *a, arena *ar, int B, int
      * set serves all */
     int any_mlstm = 0;
     for (int i = 0; i < L; i++) any_mlstm |= !c->is_slstm[i];
-    real *shared = any_mlstm ? arena_take(ar, MLSTM_TEMPS * N * m->md.E) : NULL;
+    real *shared = any_mlstm ? arena_take(ar, mlstm_shared_floats(m->md, B, T, m->form, threads)) : NULL;
     static real measuring; /* arena_take gives NULL while measuring: the layers must still see a shared buffer */
+    acts_role role = train ? ACTS_TRAINING : ACTS_INFERENCE;
     if (any_mlstm && !ar->base) shared = &measuring;
     for (int i = 0; i < L; i++) {
         if (c->is_slstm[i]) {
-            slstm_acts_bind(&a->s[i], ar, m->sd, B, T, train);
+            slstm_acts_bind(&a->s[i], ar, m->sd, B, T, role);
             if (c->ffn.enabled) {
                 ffn_acts_bind(&a->f[i], ar, m->fd, (int)N);
                 a->res_mid[i] = arena_take(ar, ND);
                 a->ln2[i] = arena_take(ar, ND);
             }
         } else {
-            mlstm_acts_bind(&a->m[i], ar, m->md, B, T, m->form, train, shared);
+            mlstm_acts_bind(&a->m[i], ar, m->md, B, T, m->form, role, shared, threads);
         }
     }
 }
@@ -165,19 +165,25 @@ int lm_acts_alloc(const xlstm_model *m, lm_acts *a, int B, int T, int train)
         lm_acts_free(m, a);
         return -1;
     }
+    int threads = thread_count();
     arena ar = {NULL, 0};
-    lm_acts_bind(m, a, &ar, B, T, train);
+    lm_acts_bind(m, a, &ar, B, T, train, threads);
     a->buffer = xlstm_alloc(ar.used, sizeof(real), "activations");
-    if (!a->buffer) {
+    if (train && a->buffer) {
+        a->tokens = xlstm_alloc((size_t)B * T, sizeof *a->tokens, "activations");
+        a->targets = a->tokens ? xlstm_alloc((size_t)B * T, sizeof *a->targets, "activations") : NULL;
+    }
+    if (!a->buffer || (train && !a->targets)) {
         lm_acts_free(m, a);
         return -1;
     }
     ar.base = a->buffer;
     ar.used = 0;
-    lm_acts_bind(m, a, &ar, B, T, train);
+    lm_acts_bind(m, a, &ar, B, T, train, threads);
     a->B = B;
     a->T = T;
     a->train = train;
+    a->threads = threads;
     return 0;
 }
 
@@ -189,11 +195,13 @@ void lm_acts_free(const xlstm_model *m, lm_acts *a)
     free(a->f);
     free(a->res_mid);
     free(a->ln2);
+    xlstm_free(a->tokens);
+    xlstm_free(a->targets);
     xlstm_free(a->buffer);
     memset(a, 0, sizeof *a);
 }
 
-static int lm_scratch_alloc(const xlstm_model *m, lm_grad_scratch *s, int B, int T)
+static int lm_scratch_alloc(const xlstm_model *m, lm_grad_scratch *s, int B, int T, int threads)
 {
     size_t ND = (size_t)B * T * m->cfg.embedding_dim;
     for (int pass = 0; pass < 2; pass++) {
@@ -201,11 +209,12 @@ static int lm_scratch_alloc(const xlstm_model *m, lm_grad_scratch *s, int B, int
         s->dres = arena_take(&ar, ND);
         s->dln = arena_take(&ar, ND);
         s->ln = arena_take(&ar, ND);
-        mlstm_acts_bind(&s->m, &ar, m->md, B, T, m->form, 0, NULL);
-        slstm_acts_bind(&s->s, &ar, m->sd, B, T, 0);
+        mlstm_acts_bind(&s->m, &ar, m->md, B, T, m->form, ACTS_GRADIENTS, NULL, threads);
+        slstm_acts_bind(&s->s, &ar, m->sd, B, T, ACTS_GRADIENTS);
         ffn_acts_bind(&s->f, &ar, m->fd, B * T);
         if (pass == 0 && !(s->buffer = xlstm_alloc(ar.used, sizeof(real), "backward scratch"))) return -1;
     }
+    s->B = B, s->T = T, s->chunk = m->form.chunk, s->parallel = m->form.parallel, s->threads = threads;
     return 0;
 }
 
@@ -263,26 +272,23 @@ int xlstm_forward(xlstm_model *m, const int32_t *tokens, const int32_t *targets,
         return xlstm_fail("forward: batch %d x length %d is more than 2^31 - 1 tokens in one pass", B, T);
     int N = B * T, V = m->cfg.vocab_size, count;
     /* a failed or target-less forward leaves nothing for the backward */
-    free(m->targets);
-    free(m->tokens);
-    m->targets = m->tokens = NULL;
+    m->has_targets = 0;
     for (int n = 0; targets && n < N; n++)
         if (targets[n] >= V || targets[n] < -1)
             return xlstm_fail("forward: target %d at position %d is outside the vocabulary [0, %d) (or -1 to ignore)",
                               targets[n], n, V);
     int need_train = targets != NULL;
-    if (!m->acts.buffer || m->acts.B != B || m->acts.T != T || m->acts.train != need_train) {
+    if (!m->acts.buffer || m->acts.B != B || m->acts.T != T || m->acts.train != need_train ||
+        m->acts.threads != thread_count()) {
         lm_acts_free(m, &m->acts);
         if (lm_acts_alloc(m, &m->acts, B, T, need_train) != 0) return -1;
     }
     if (lm_forward(m, &m->acts, tokens, B, T, NULL) != 0) return -1;
     if (!targets) return 0;
-    m->targets = malloc((size_t)N * sizeof *m->targets);
-    m->tokens = malloc((size_t)N * sizeof *m->tokens);
-    if (!m->targets || !m->tokens) return xlstm_fail("forward: out of memory");
-    memcpy(m->tokens, tokens, (size_t)N * sizeof *tokens);
-    memcpy(m->targets, targets, (size_t)N * sizeof *targets);
-    double mean = xent_forward(m->acts.logits, m->targets, N, V, &count);
+    memcpy(m->acts.tokens, tokens, (size_t)N * sizeof *tokens);
+    memcpy(m->acts.targets, targets, (size_t)N * sizeof *targets);
+    m->has_targets = 1;
+    double mean = xent_forward(m->acts.logits, m->acts.targets, N, V, &count);
     if (loss) *loss = (float)mean;
     return 0;
 }
@@ -300,23 +306,22 @@ const xlstm_real *xlstm_block_output(const xlstm_model *m, int block)
 int xlstm_backward(xlstm_model *m)
 {
     lm_acts *a = &m->acts;
-    if (!a->buffer || !a->train || !m->targets) return xlstm_fail("backward: no forward with targets to differentiate");
+    if (!a->buffer || !a->train || !m->has_targets)
+        return xlstm_fail("backward: no forward with targets to differentiate");
     const xlstm_config *c = &m->cfg;
     int B = a->B, T = a->T, N = B * T, D = c->embedding_dim, V = c->vocab_size, count = 0;
     size_t ND = (size_t)N * D;
-    for (int n = 0; n < N; n++) count += m->targets[n] >= 0;
+    for (int n = 0; n < N; n++) count += a->targets[n] >= 0;
     if (count == 0) return 0; /* the mean over no tokens is constant */
     lm_grad_scratch *s = &m->scratch;
-    if (s->buffer && (s->B != B || s->T != T || s->chunk != m->form.chunk || s->parallel != m->form.parallel))
+    if (s->buffer && (s->B != B || s->T != T || s->chunk != m->form.chunk || s->parallel != m->form.parallel ||
+                      s->threads != a->threads))
         lm_scratch_free(s);
-    if (!s->buffer) {
-        if (lm_scratch_alloc(m, s, B, T) != 0) return -1;
-        s->B = B, s->T = T, s->chunk = m->form.chunk, s->parallel = m->form.parallel;
-    }
+    if (!s->buffer && lm_scratch_alloc(m, s, B, T, a->threads) != 0) return -1;
 
     /* logits -> dlogits in place (the forward's logits are not needed afterwards) */
     real *dlogits = a->logits;
-    xent_backward(dlogits, a->logits, m->targets, N, V, (real)1 / count);
+    xent_backward(dlogits, a->logits, a->targets, N, V, (real)1 / count);
     memset(s->dres, 0, ND * sizeof(real));
     memset(s->dln, 0, ND * sizeof(real));
     real *dpost = c->add_post_blocks_norm ? s->dln : s->dres;
@@ -348,14 +353,13 @@ int xlstm_backward(xlstm_model *m)
                            a->ln1_rstd + (size_t)i * N, N, 1, D);
     }
     /* the embedding gradient: scatter-add the rows (sequentially: tokens repeat) */
-    const int32_t *tokens = m->tokens;
+    const int32_t *tokens = a->tokens;
     for (int n = 0; n < N; n++) {
         real *ge = m->g.embedding + (size_t)tokens[n] * D;
         const real *gr = s->dres + (size_t)n * D;
         for (int j = 0; j < D; j++) ge[j] += gr[j];
     }
     /* the logits buffer now holds gradients: a second backward needs a new forward */
-    free(m->targets);
-    m->targets = NULL;
+    m->has_targets = 0;
     return 0;
 }

@@ -27,6 +27,7 @@ typedef struct {
 /* Activations of one forward over B x T tokens (training keeps the backward's needs too). */
 typedef struct {
     int B, T, train;
+    int threads;            /* the most threads its layers' scratch was sized for */
     real *res;              /* [(L + 1), N, D] residual stream: input, then after each block */
     real *ln1;              /* [N, D] the current block's pre-norm output, its layer's input
                              * (the backward recomputes it from the residual) */
@@ -40,12 +41,14 @@ typedef struct {
     mlstm_acts *m;          /* [L] per block (only mLSTM blocks bound) */
     slstm_acts *s;          /* [L] */
     ffn_acts *f;            /* [L] */
+    int32_t *tokens;        /* [N] (training) copy of the forward's tokens: the embedding backward */
+    int32_t *targets;       /* [N] (training) copy of the forward's targets */
     real *buffer;
 } lm_acts;
 
 /* Scratch for the backward: gradients of one layer's activations at a time. */
 typedef struct {
-    int B, T, chunk, parallel; /* the shape and mLSTM form it was sized for */
+    int B, T, chunk, parallel, threads; /* the shape, mLSTM form and threads it was sized for */
     real *dres, *dln;       /* [N, D] gradients at the residual and at a pre-norm output */
     real *ln;               /* [N, D] a block's recomputed pre-norm output */
     mlstm_acts m;
@@ -92,8 +95,7 @@ struct xlstm_model {
     lm_weights w, g;        /* bound to params and to grads */
     lm_acts acts;           /* for the last forward's (B, T) */
     lm_grad_scratch scratch;
-    int32_t *tokens;        /* [N] copy of the last forward's tokens (the embedding backward) */
-    int32_t *targets;       /* [N] copy of the last forward's targets (NULL if none) */
+    int has_targets;        /* the last forward had targets, and no backward has used them */
 };
 
 /* model.c */

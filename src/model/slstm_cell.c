@@ -162,18 +162,19 @@ static void copy_head_state(real *dst, const real *src, dims d, int hd)
 static int heads_in_parallel(dims d) { return d.NH > 1 && (size_t)d.T * d.BD > SLSTM_PAR_ELEMS; }
 #endif
 
+/* R transposed, the pre-activations of one step and a zero state */
+size_t slstm_cell_work_floats(int B, int NH, int DH) { return (size_t)NH * DH * (4 * (size_t)DH + 8 * B); }
+
 int slstm_cell_forward(real *h, real *saved, const real *Wx, const real *R, const real *bias, real *state, int B,
-                       int T, int NH, int DH)
+                       int T, int NH, int DH, real *work)
 {
     if (B < 0 || T < 0 || NH <= 0 || DH <= 0)
         return xlstm_fail("slstm_cell_forward: bad sizes B=%d T=%d NH=%d DH=%d", B, T, NH, DH);
     dims d = dims_of(B, T, NH, DH);
     size_t S4 = 4 * d.BD, D = (size_t)d.D, NR = (size_t)NH * 4 * DH * DH;
-    /* scratch: R transposed; without saved also the pre-activations of one step and a zero
-     * state if none was given */
-    real *RT = xlstm_alloc(NR + (saved ? 0 : state ? S4 : 2 * S4), sizeof(real), "slstm_cell_forward scratch");
-    if (!RT) return -1;
-    real *pre = RT + NR, *st = state;
+    real *own = work ? NULL : xlstm_alloc(slstm_cell_work_floats(B, NH, DH), sizeof(real), "slstm_cell_forward scratch");
+    if (!work && !own) return -1;
+    real *RT = work ? work : own, *pre = RT + NR, *st = state;
     if (saved) {
         /* states in slots 0 .. T of saved (slot 0 = the initial state), pre-activations after them */
         if (state)
@@ -182,6 +183,7 @@ int slstm_cell_forward(real *h, real *saved, const real *Wx, const real *R, cons
             memset(saved, 0, sizeof(real) * S4);
     } else if (!state) {
         st = pre + S4;
+        memset(st, 0, sizeof(real) * S4);
     }
 #pragma omp parallel for schedule(static) if (heads_in_parallel(d))
     for (int hd = 0; hd < NH; hd++) {
@@ -196,7 +198,7 @@ int slstm_cell_forward(real *h, real *saved, const real *Wx, const real *R, cons
         }
     }
     if (saved && state) memcpy(state, saved + T * S4, sizeof(real) * S4);
-    xlstm_free(RT);
+    xlstm_free(own);
     return 0;
 }
 

@@ -35,11 +35,12 @@ size_t slstm_cell_saved_floats(int B, int T, int D);
  * state: NULL for a zero initial state (the final state is then not returned), or [4, B, D]
  *   holding the initial state, overwritten with the final one (prefill, and the step below).
  * saved: NULL when no backward follows, else slstm_cell_saved_floats() reals, written here.
- * R transposed per head (the size of R) is allocated once for the call, and without saved
- * also a [B, 4*D] scratch (and a zero state if state is NULL).
+ * work: slstm_cell_work_floats() reals of scratch (R transposed per head, and without saved
+ *   a [B, 4*D] step scratch and a zero state), or NULL: the call allocates its own.
  * Returns 0, or -1 with a message (bad sizes, out of memory). */
 int slstm_cell_forward(real *h, real *saved, const real *Wx, const real *R, const real *bias, real *state, int B,
-                       int T, int NH, int DH);
+                       int T, int NH, int DH, real *work);
+size_t slstm_cell_work_floats(int B, int NH, int DH);
 
 /* One token: h [B, D], Wx [B, 4*D]; state [4, B, D] read and updated in place; work [B, 4*D]
  * scratch. The forward's own step (the forward without saved runs exactly this per token),

@@ -25,7 +25,7 @@ void slstm_state_bind(slstm_state *s, arena *a, slstm_dims d, int B)
     s->cell = arena_take(a, (size_t)4 * B * d.D);
 }
 
-void slstm_acts_bind(slstm_acts *a, arena *ar, slstm_dims d, int B, int T, int train)
+void slstm_acts_bind(slstm_acts *a, arena *ar, slstm_dims d, int B, int T, acts_role role)
 {
     size_t N = (size_t)B * T;
     a->conv = d.K > 0 ? arena_take(ar, N * d.D) : NULL;
@@ -34,8 +34,9 @@ void slstm_acts_bind(slstm_acts *a, arena *ar, slstm_dims d, int B, int T, int t
     a->h = arena_take(ar, N * d.D);
     a->gn_mean = arena_take(ar, N * d.NH);
     a->gn_rstd = arena_take(ar, N * d.NH);
-    a->cell_saved = train ? arena_take(ar, slstm_cell_saved_floats(B, T, d.D)) : NULL;
+    a->cell_saved = role == ACTS_TRAINING ? arena_take(ar, slstm_cell_saved_floats(B, T, d.D)) : NULL;
     a->step_work = arena_take(ar, (size_t)B * 4 * d.D);
+    a->cell_work = role != ACTS_GRADIENTS ? arena_take(ar, slstm_cell_work_floats(B, d.NH, d.DH)) : NULL;
 }
 
 int slstm_layer_forward(real *y, const real *x, const slstm_weights *w, slstm_acts *a, slstm_dims d, int B, int T,
@@ -58,7 +59,7 @@ int slstm_layer_forward(real *y, const real *x, const slstm_weights *w, slstm_ac
     if (state && T == 1)
         slstm_cell_step(a->h, state->cell, a->step_work, a->wx, w->R, w->bias, B, d.NH, d.DH);
     else if (slstm_cell_forward(a->h, a->cell_saved, a->wx, w->R, w->bias, state ? state->cell : NULL, B, T, d.NH,
-                                d.DH) != 0)
+                                d.DH, a->cell_work) != 0)
         return -1;
 
     groupnorm_forward(y, a->gn_mean, a->gn_rstd, a->h, w->gn_w, N, d.NH, d.DH);

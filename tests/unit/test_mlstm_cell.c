@@ -145,12 +145,12 @@ static problem slice_problem(const problem *p, int t0, int t1)
 static int forward_eps(real *h, real *saved, const problem *p, int chunk, int parallel, state *s, real eps)
 {
     return mlstm_cell_forward_eps(h, saved, p->q, p->k, p->v, p->ig, p->fg, p->B, p->T, p->NH, p->DH, chunk,
-                                  parallel, s ? s->C : NULL, s ? s->n : NULL, s ? s->m : NULL, eps);
+                                  parallel, s ? s->C : NULL, s ? s->n : NULL, s ? s->m : NULL, eps, NULL);
 }
 static int forward(real *h, real *saved, const problem *p, int chunk, int parallel, state *s)
 {
     return mlstm_cell_forward(h, saved, p->q, p->k, p->v, p->ig, p->fg, p->B, p->T, p->NH, p->DH, chunk, parallel,
-                              s ? s->C : NULL, s ? s->n : NULL, s ? s->m : NULL);
+                              s ? s->C : NULL, s ? s->n : NULL, s ? s->m : NULL, NULL);
 }
 
 /* ---- forms agree */
@@ -278,10 +278,10 @@ static int backward_eps(grads *g, const real *r, const problem *p, int chunk, in
     size_t ns = mlstm_cell_saved_floats(p->B, p->T, p->NH, p->DH, chunk, parallel);
     real *saved = xlstm_alloc(ns, sizeof(real), "saved"), *h = xlstm_alloc(hsize(p), sizeof(real), "h");
     int rc = mlstm_cell_forward_eps(h, saved, p->q, p->k, p->v, p->ig, p->fg, p->B, p->T, p->NH, p->DH, chunk,
-                                    parallel, NULL, NULL, NULL, eps);
+                                    parallel, NULL, NULL, NULL, eps, NULL);
     if (rc == 0)
         rc = mlstm_cell_backward_eps(g->dq, g->dk, g->dv, g->dig, g->dfg, r, saved, p->q, p->k, p->v, p->ig, p->fg,
-                                     p->B, p->T, p->NH, p->DH, chunk, parallel, eps);
+                                     p->B, p->T, p->NH, p->DH, chunk, parallel, eps, NULL);
     xlstm_free(saved), xlstm_free(h);
     return rc;
 }

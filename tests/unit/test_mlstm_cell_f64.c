@@ -80,7 +80,7 @@ static double loss_eps(const problem *p, const real *r, int chunk, int parallel,
 {
     real *h = xlstm_alloc(hsize(p), sizeof(real), "h");
     mlstm_cell_forward_eps(h, NULL, p->q, p->k, p->v, p->ig, p->fg, p->B, p->T, p->NH, p->DH, chunk, parallel, NULL,
-                           NULL, NULL, eps);
+                           NULL, NULL, eps, NULL);
     double s = 0;
     for (size_t i = 0; i < hsize(p); i++) s += (double)h[i] * r[i];
     xlstm_free(h);

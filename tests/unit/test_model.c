@@ -1,11 +1,14 @@
 /* test_model.c — the float model as a user sees it: official checkpoints load in both sLSTM
  * layouts and give the reference logits; save/load round trips; bad checkpoints are
  * refused; recurrent step, prefill and the forward agree; init follows the official
- * schemes. */
+ * schemes; a training step after a change of thread count equals one on a fresh model. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "test.h"
 #include "xlstm.h"
@@ -241,6 +244,62 @@ static void test_step_prefill_forward_agree(void)
     xlstm_model_free(m);
 }
 
+/* A model of D 64 with an mLSTM and an sLSTM block, the same each call. */
+static xlstm_model *small_mixed_model(void)
+{
+    xlstm_model *m = NULL;
+    xlstm_config c;
+    xlstm_config_default(&c);
+    c.vocab_size = 50, c.embedding_dim = 64, c.num_blocks = 2, c.context_length = 64;
+    c.has_mlstm_block = c.has_slstm_block = 1, c.is_slstm[1] = 1;
+    CHECK(xlstm_config_validate(&c) == 0 && xlstm_model_create(&m, &c) == 0 && xlstm_model_init(m, 3) == 0, "%s",
+          xlstm_errmsg());
+    return m;
+}
+
+/* The gradients of a training step of m on `threads` threads, over 3 x 64 tokens (enough
+ * for the parallel row passes). */
+static float *train_step_grads(xlstm_model *m, int threads)
+{
+#ifdef _OPENMP
+    omp_set_num_threads(threads);
+#else
+    (void)threads;
+#endif
+    enum { B = 3, T = 64 };
+    int32_t ids[B * T + 1];
+    for (int i = 0; i <= B * T; i++) ids[i] = (i * 17 + 5) % 50;
+    float loss;
+    xlstm_zero_grad(m);
+    CHECK(xlstm_forward(m, ids, ids + 1, B, T, &loss) == 0 && xlstm_backward(m) == 0, "%s", xlstm_errmsg());
+    size_t n = xlstm_model_num_params(m);
+    float *g = malloc(n * sizeof *g);
+    memcpy(g, xlstm_model_grads(m), n * sizeof *g);
+    return g;
+}
+
+/* The layers' scratch is sized for a thread count when the activations are allocated: when
+ * the count changes, a step must size it again, and then equals a fresh model's bit for bit
+ * (the per-thread partial sums are added in thread order). */
+static void test_thread_count_change(void)
+{
+    xlstm_model *m = small_mixed_model();
+    size_t n = xlstm_model_num_params(m);
+    int counts[] = {1, 3, 2};
+    for (int i = 0; i < 3; i++) {
+        xlstm_model *fresh_model = small_mixed_model();
+        float *kept = train_step_grads(m, counts[i]), *fresh = train_step_grads(fresh_model, counts[i]);
+        CHECK(memcmp(kept, fresh, n * sizeof *kept) == 0, "%d threads after %d: gradients differ from a fresh model's",
+              counts[i], i ? counts[i - 1] : counts[i]);
+        free(kept), free(fresh);
+        xlstm_model_free(fresh_model);
+    }
+#ifdef _OPENMP
+    omp_set_num_threads(omp_get_num_procs());
+#endif
+    xlstm_model_free(m);
+}
+
 /* the official init: recognisable values and distributions */
 static void test_init(void)
 {
@@ -319,6 +378,7 @@ int main(void)
     RUN(test_tied_roundtrip);
     RUN(test_bad_checkpoints);
     RUN(test_step_prefill_forward_agree);
+    RUN(test_thread_count_change);
     RUN(test_init);
     RUN(test_bad_inputs);
     char cmd[128];

@@ -91,7 +91,7 @@ static int run_forward(real *h, real *final, real *saved, const problem *p)
         memcpy(final, p->s0, sizeof(real) * s_size(p));
     else
         memset(final, 0, sizeof(real) * s_size(p));
-    return slstm_cell_forward(h, saved, p->Wx, p->R, p->bias, final, p->B, p->T, p->NH, p->DH);
+    return slstm_cell_forward(h, saved, p->Wx, p->R, p->bias, final, p->B, p->T, p->NH, p->DH, NULL);
 }
 
 static void check_forms(const problem *p, const char *what)
@@ -108,9 +108,9 @@ static void check_forms(const problem *p, const char *what)
     CHECK(max_abs_diff(h2, h, nh) == 0, "%s: forward with saved differs by %.3g", what, max_abs_diff(h2, h, nh));
     CHECK(max_abs_diff(fin2, fin, ns) == 0, "%s: final state with saved differs", what);
     if (!p->s0) { /* state NULL means zeros */
-        CHECK(slstm_cell_forward(h2, NULL, p->Wx, p->R, p->bias, NULL, B, T, p->NH, p->DH) == 0, "%s", xlstm_errmsg());
+        CHECK(slstm_cell_forward(h2, NULL, p->Wx, p->R, p->bias, NULL, B, T, p->NH, p->DH, NULL) == 0, "%s", xlstm_errmsg());
         CHECK(max_abs_diff(h2, h, nh) == 0, "%s: state NULL differs from a zero state", what);
-        CHECK(slstm_cell_forward(h2, saved, p->Wx, p->R, p->bias, NULL, B, T, p->NH, p->DH) == 0, "%s", xlstm_errmsg());
+        CHECK(slstm_cell_forward(h2, saved, p->Wx, p->R, p->bias, NULL, B, T, p->NH, p->DH, NULL) == 0, "%s", xlstm_errmsg());
         CHECK(max_abs_diff(h2, h, nh) == 0, "%s: state NULL with saved differs", what);
     }
 
@@ -138,8 +138,8 @@ static void check_forms(const problem *p, const char *what)
             memcpy(st, p->s0, sizeof(real) * ns);
         else
             memset(st, 0, sizeof(real) * ns);
-        CHECK(slstm_cell_forward(ha, NULL, wa, p->R, p->bias, st, B, T1, p->NH, p->DH) == 0, "%s", xlstm_errmsg());
-        CHECK(slstm_cell_forward(hb, saved, wb, p->R, p->bias, st, B, T2, p->NH, p->DH) == 0, "%s", xlstm_errmsg());
+        CHECK(slstm_cell_forward(ha, NULL, wa, p->R, p->bias, st, B, T1, p->NH, p->DH, NULL) == 0, "%s", xlstm_errmsg());
+        CHECK(slstm_cell_forward(hb, saved, wb, p->R, p->bias, st, B, T2, p->NH, p->DH, NULL) == 0, "%s", xlstm_errmsg());
         put_rows(h2, ha, B, T, D, 0, T1);
         put_rows(h2, hb, B, T, D, T1, T);
         CHECK(max_abs_diff(h2, h, nh) == 0, "%s: split at %d differs by %.3g", what, T1, max_abs_diff(h2, h, nh));
@@ -174,7 +174,7 @@ static void test_extreme_preactivations(void)
     int B = p.B, T = p.T, D = p.D;
     size_t nh = h_size(&p), BD = (size_t)B * D;
     real *h = xlstm_alloc(nh, sizeof(real), "h"), *saved = xlstm_alloc(slstm_cell_saved_floats(B, T, D), sizeof(real), "saved");
-    CHECK(slstm_cell_forward(h, saved, p.Wx, p.R, p.bias, NULL, B, T, p.NH, p.DH) == 0, "%s", xlstm_errmsg());
+    CHECK(slstm_cell_forward(h, saved, p.Wx, p.R, p.bias, NULL, B, T, p.NH, p.DH, NULL) == 0, "%s", xlstm_errmsg());
     int bad_y = 0, bad_n = 0;
     for (size_t i = 0; i < nh; i++) bad_y += !(fabs((double)h[i]) <= 1);
     for (int t = 1; t <= T; t++)
@@ -237,9 +237,9 @@ static void test_backward_adds(void)
 static void test_bad_sizes(void)
 {
     real x = 0;
-    CHECK(slstm_cell_forward(&x, NULL, &x, &x, &x, &x, 1, 1, 0, 1) == -1, "NH = 0 accepted");
+    CHECK(slstm_cell_forward(&x, NULL, &x, &x, &x, &x, 1, 1, 0, 1, NULL) == -1, "NH = 0 accepted");
     CHECK(strstr(xlstm_errmsg(), "NH=0") != NULL, "message: %s", xlstm_errmsg());
-    CHECK(slstm_cell_forward(&x, NULL, &x, &x, &x, &x, -1, 1, 1, 1) == -1, "B = -1 accepted");
+    CHECK(slstm_cell_forward(&x, NULL, &x, &x, &x, &x, -1, 1, 1, 1, NULL) == -1, "B = -1 accepted");
 }
 
 #ifdef SLSTM_CELL_EXTRA_TESTS

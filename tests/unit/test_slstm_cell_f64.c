@@ -63,7 +63,7 @@ static void test_forward_vs_unstabilized(void)
         size_t nh = h_size(&p);
         real *h = xlstm_alloc(nh, sizeof(real), "h"), *ref = xlstm_alloc(nh, sizeof(real), "ref");
         real *st = p.s0 ? copy_of(p.s0, s_size(&p)) : NULL;
-        CHECK(slstm_cell_forward(h, NULL, p.Wx, p.R, p.bias, st, p.B, p.T, p.NH, p.DH) == 0, "%s", xlstm_errmsg());
+        CHECK(slstm_cell_forward(h, NULL, p.Wx, p.R, p.bias, st, p.B, p.T, p.NH, p.DH, NULL) == 0, "%s", xlstm_errmsg());
         unstabilized_forward(ref, &p);
         double e = max_abs_diff(h, ref, nh);
         CHECK(e <= 1e-12, "%s: max |y - y_unstabilized| = %.3g", with_state ? "initial state" : "fresh", e);
@@ -79,7 +79,7 @@ static double loss(const problem *p, const real *r)
     size_t nh = h_size(p);
     real *h = xlstm_alloc(nh, sizeof(real), "h");
     real *st = p->s0 ? copy_of(p->s0, s_size(p)) : NULL;
-    slstm_cell_forward(h, NULL, p->Wx, p->R, p->bias, st, p->B, p->T, p->NH, p->DH);
+    slstm_cell_forward(h, NULL, p->Wx, p->R, p->bias, st, p->B, p->T, p->NH, p->DH, NULL);
     double L = 0;
     for (size_t i = 0; i < nh; i++) L += (double)h[i] * r[i];
     xlstm_free(h), xlstm_free(st);
@@ -114,7 +114,7 @@ static void gradcheck(problem *p, const char *what)
     real *db = xlstm_alloc(4 * (size_t)D, sizeof(real), "db"), *ds = xlstm_alloc(ns, sizeof(real), "ds");
     real *st = p->s0 ? copy_of(p->s0, ns) : NULL;
     fill(r, nh, 1);
-    CHECK(slstm_cell_forward(h, saved, p->Wx, p->R, p->bias, st, B, T, p->NH, p->DH) == 0, "%s", xlstm_errmsg());
+    CHECK(slstm_cell_forward(h, saved, p->Wx, p->R, p->bias, st, B, T, p->NH, p->DH, NULL) == 0, "%s", xlstm_errmsg());
     slstm_cell_backward(dWx, dR, db, ds, r, saved, p->R, B, T, p->NH, p->DH);
 
     const double eps = 1e-5, tol = 1e-6;
