@@ -107,12 +107,13 @@ static double measure_sgemm(void)
 }
 
 /* read bandwidth, GB/s: summing a 256 MB array (16 independent sums per thread, so that
- * the loop vectorizes and is bound by memory, not by the latency of one add chain) */
+ * the loop vectorizes and is bound by memory, not by the latency of one add chain), in
+ * the pages the weights get (xlstm_alloc's huge pages: 10% faster than 4 KB ones here) */
 static double measure_bandwidth(void)
 {
     size_t n = (size_t)64 << 20;
-    float *x = malloc(n * sizeof *x);
-    if (!x) die("bench: out of memory");
+    float *x = xlstm_alloc(n, sizeof *x, "bench");
+    if (!x) die("bench: %s", xlstm_errmsg());
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < n; i++) x[i] = 1.0f;
     double best = 0, sink = 0, start = now();
@@ -130,7 +131,7 @@ static double measure_bandwidth(void)
         sink += s;
         best = r > best ? r : best;
     }
-    free(x);
+    xlstm_free(x);
     return sink > 0 ? best : 0;
 }
 
