@@ -9,8 +9,9 @@ for fig in train forward generate; do
 done
 grep -q "GFLOP/s" "$tmp/out" && grep -q "peak RSS" "$tmp/out" && grep -q "% of sgemm" "$tmp/out" \
     && echo "PASS bench_reports_rates" || echo "FAIL bench_reports_rates"
-# the machine is probed before the configuration, and each figure gives its mean beside its best
-grep -q "^micro *machine *sgemm [0-9.]* GFLOP/s.*memory reads [0-9.]* GB/s" "$tmp/out" \
+# the machine is probed over each figure's own minutes (sgemm for training and the forward,
+# reads for generation), and each figure gives its mean beside its best
+grep -q "^micro *machine *sgemm [0-9.]* GFLOP/s while training, [0-9.]* in the forward.*memory reads [0-9.]* GB/s while generating" "$tmp/out" \
     && [ "$(grep -c "tok/s (mean *[0-9]*)" "$tmp/out")" -eq 3 ] \
     && echo "PASS bench_probes_and_means" || echo "FAIL bench_probes_and_means"
 for bad in "nosuchconfig" "--seconds 0" "--seconds x" "--threads 0" "--bogus"; do

@@ -76,63 +76,111 @@ static double forward_flops_per_token(const xlstm_config *c, int chunk, int T)
     return f;
 }
 
-/* The machine's probes keep their best repetition over at least this long: on a shared
- * machine a few repetitions often all land in a busy moment (5 sgemm calls gave 92-178
- * GFLOP/s from run to run), and the best is the machine's rate. */
-#define PROBE_SECONDS 1.5
-
 static double bench_seconds = 3; /* each figure is timed for at least this long */
 
-/* (shorter when the figures are: the test suite's quick runs) */
-static double probe_seconds(void) { return bench_seconds < PROBE_SECONDS ? bench_seconds : PROBE_SECONDS; }
+/* ---- the machine's probes: sgemm GFLOP/s and read GB/s, with the same BLAS and threads.
+ * They run in a process of their own (its 256 MB read buffer stays out of the
+ * configuration's peak memory) that takes turns with the configuration's timing: a slice of
+ * probe repetitions before each figure, after every PROBE_EVERY seconds of its windows and
+ * after its last. So a figure and the probe it is divided by sample the same minutes of a
+ * shared machine, whose speed drifts from minute to minute (sgemm probes of 92-178 GFLOP/s
+ * and reads of 22-35 GB/s within an hour here). Each probe keeps its fastest repetition,
+ * as each figure keeps its fastest window. */
+#define PROBE_SLICE 0.1
+#define PROBE_EVERY 0.25
 
-/* sgemm rate of this BLAS and thread count, GFLOP/s */
-static double measure_sgemm(void)
+enum { PROBE_SGEMM, PROBE_READ, PROBES };
+
+typedef struct {
+    int M;
+    real *a, *b, *c; /* sgemm operands [M, M] */
+    size_t n;
+    float *x;        /* the read probe's array [n] */
+} probe_buffers;
+
+static void probe_buffers_init(probe_buffers *p)
 {
-    int M = 1024, N = 1024, K = 1024;
-    real *a = xlstm_alloc((size_t)M * K, sizeof(real), "bench"), *b = xlstm_alloc((size_t)K * N, sizeof(real), "bench");
-    real *c = xlstm_alloc((size_t)M * N, sizeof(real), "bench");
-    if (!a || !b || !c) die("bench: %s", xlstm_errmsg());
-    for (size_t i = 0; i < (size_t)M * K; i++) a[i] = b[i] = (real)((i % 7) * 0.1);
-    gemm(0, 0, M, N, K, 1, a, K, b, N, 0, c, N);
-    double best = 0, start = now();
-    for (int rep = 0; rep < 5 || now() - start < probe_seconds(); rep++) {
-        double t0 = now();
-        gemm(0, 0, M, N, K, 1, a, K, b, N, 0, c, N);
-        double r = 2.0 * M * N * K / (now() - t0) / 1e9;
-        best = r > best ? r : best;
-    }
-    xlstm_free(a), xlstm_free(b), xlstm_free(c);
-    return best;
+    p->M = 1024;
+    p->n = (size_t)64 << 20; /* 256 MB: eight times this machine's L3 */
+    size_t mm = (size_t)p->M * p->M;
+    p->a = xlstm_alloc(mm, sizeof(real), "bench"), p->b = xlstm_alloc(mm, sizeof(real), "bench");
+    p->c = xlstm_alloc(mm, sizeof(real), "bench");
+    /* in the pages the weights get (xlstm_alloc's huge pages: 10% faster than 4 KB ones here) */
+    p->x = xlstm_alloc(p->n, sizeof *p->x, "bench");
+    if (!p->a || !p->b || !p->c || !p->x) die("bench: %s", xlstm_errmsg());
+    for (size_t i = 0; i < mm; i++) p->a[i] = p->b[i] = (real)((i % 7) * 0.1);
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < p->n; i++) p->x[i] = 1.0f;
+    gemm(0, 0, p->M, p->M, p->M, 1, p->a, p->M, p->b, p->M, 0, p->c, p->M); /* BLAS's first call sets it up */
 }
 
-/* read bandwidth, GB/s: summing a 256 MB array (16 independent sums per thread, so that
- * the loop vectorizes and is bound by memory, not by the latency of one add chain), in
- * the pages the weights get (xlstm_alloc's huge pages: 10% faster than 4 KB ones here) */
-static double measure_bandwidth(void)
+/* one sgemm of 1024^3, GFLOP/s */
+static double sgemm_rate(const probe_buffers *p)
 {
-    size_t n = (size_t)64 << 20;
-    float *x = xlstm_alloc(n, sizeof *x, "bench");
-    if (!x) die("bench: %s", xlstm_errmsg());
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i++) x[i] = 1.0f;
-    double best = 0, sink = 0, start = now();
-    for (int rep = 0; rep < 4 || now() - start < probe_seconds(); rep++) {
-        double t0 = now(), s = 0;
+    int M = p->M;
+    double t0 = now();
+    gemm(0, 0, M, M, M, 1, p->a, M, p->b, M, 0, p->c, M);
+    return 2.0 * M * M * M / (now() - t0) / 1e9;
+}
+
+/* one pass summing the array, GB/s (16 independent sums per thread, so that the loop
+ * vectorizes and is bound by memory, not by the latency of one add chain) */
+static double read_rate(const probe_buffers *p)
+{
+    double t0 = now(), s = 0;
 #pragma omp parallel reduction(+ : s)
-        {
-            float acc[16] = {0};
+    {
+        float acc[16] = {0};
 #pragma omp for schedule(static)
-            for (size_t i = 0; i < n; i += 16)
-                for (int j = 0; j < 16; j++) acc[j] += x[i + j];
-            for (int j = 0; j < 16; j++) s += acc[j];
-        }
-        double r = n * sizeof *x / (now() - t0) / 1e9;
-        sink += s;
-        best = r > best ? r : best;
+        for (size_t i = 0; i < p->n; i += 16)
+            for (int j = 0; j < 16; j++) acc[j] += p->x[i + j];
+        for (int j = 0; j < 16; j++) s += acc[j];
     }
-    xlstm_free(x);
-    return sink > 0 ? best : 0;
+    double r = p->n * sizeof *p->x / (now() - t0) / 1e9;
+    return s > 0 ? r : 0; /* s is read, so the loop cannot be dropped */
+}
+
+/* The probe process: on each command byte from cmd_fd ('0' + PROBE_SGEMM or PROBE_READ) a
+ * slice of that probe's repetitions, then an acknowledging byte; on 'e' the fastest
+ * repetition of each probe since the last 'e' (double[PROBES]); on 'q' or end of input it
+ * returns. */
+static void probe_serve(int cmd_fd, int reply_fd)
+{
+    probe_buffers p;
+    probe_buffers_init(&p);
+    double best[PROBES] = {0};
+    char c;
+    while (read(cmd_fd, &c, 1) == 1 && c != 'q') {
+        int ok;
+        if (c == 'e') {
+            ok = write(reply_fd, best, sizeof best) == (ssize_t)sizeof best;
+            best[PROBE_SGEMM] = best[PROBE_READ] = 0;
+        } else {
+            int k = c - '0';
+            double start = now();
+            do {
+                double r = k == PROBE_SGEMM ? sgemm_rate(&p) : read_rate(&p);
+                best[k] = r > best[k] ? r : best[k];
+            } while (now() - start < PROBE_SLICE);
+            ok = write(reply_fd, "k", 1) == 1;
+        }
+        if (!ok) break;
+    }
+}
+
+/* the configuration's end of the probe process's pipes */
+static int probe_cmd = -1, probe_reply = -1;
+
+static void probe_slice(int kind)
+{
+    char c = (char)('0' + kind), ack;
+    if (write(probe_cmd, &c, 1) != 1 || read(probe_reply, &ack, 1) != 1) die("bench: machine measurement failed");
+}
+
+static void probe_results(double best[PROBES])
+{
+    if (write(probe_cmd, "e", 1) != 1 || read(probe_reply, best, sizeof(double) * PROBES) != (ssize_t)(sizeof(double) * PROBES))
+        die("bench: machine measurement failed");
 }
 
 static double peak_rss_mb(void)
@@ -144,37 +192,46 @@ static double peak_rss_mb(void)
 
 /* Timing on a shared machine: the body runs in windows of at least WINDOW_SECONDS (one
  * call, or as many as take that long) for at least `seconds` in all and at least two windows,
- * after one warm-up call. The rate is calls per second in the fastest window, what the
- * machine does in its quiet moments: the statistic of the probes, whose repetitions take
- * about as long, so that the percentages compare like with like. The mean over all windows
- * is reported beside it. */
+ * after one warm-up call, with slices of the probe `kind` between them (above). The rate is
+ * calls per second in the fastest window, what the machine does in its quiet moments: the
+ * statistic of the probes, whose repetitions take about as long, so that the percentages
+ * compare like with like. The mean over all windows is reported beside it. The probe's
+ * fastest repetition over the figure's time goes to (out).machine. */
 #define WINDOW_SECONDS 0.01
 
 typedef struct {
     double best, mean; /* calls per second */
+    double machine;    /* the probe: sgemm GFLOP/s or read GB/s */
 } rate;
 
-#define TIME_WINDOWS(out, seconds, body)                                                                               \
+#define TIME_WINDOWS(out, seconds, kind, body)                                                                         \
     do {                                                                                                               \
         double w_ = now();                                                                                             \
         body;                                                                                                          \
         w_ = now() - w_;                                                                                               \
         int calls_ = w_ >= WINDOW_SECONDS ? 1 : (int)(WINDOW_SECONDS / (w_ > 1e-7 ? w_ : 1e-7)) + 1, windows_ = 0;    \
-        double t0_ = now(), fastest_ = 1e300;                                                                          \
-        while (windows_ < 2 || now() - t0_ < (seconds)) {                                                              \
+        double fastest_ = 1e300, work_ = 0, since_probe_ = 0, probes_[PROBES];                                         \
+        probe_results(probes_); /* a reset: only this figure's repetitions count */                                 \
+        probe_slice(kind);                                                                                             \
+        while (windows_ < 2 || work_ < (seconds)) {                                                                    \
             double s_ = now();                                                                                         \
             for (int c_ = 0; c_ < calls_; c_++) body;                                                                  \
             double dt_ = now() - s_;                                                                                   \
             fastest_ = dt_ < fastest_ ? dt_ : fastest_;                                                                \
             windows_++;                                                                                                \
+            work_ += dt_;                                                                                              \
+            if ((since_probe_ += dt_) >= PROBE_EVERY) probe_slice(kind), since_probe_ = 0;                             \
         }                                                                                                              \
+        if (since_probe_ > 0) probe_slice(kind);                                                                       \
+        probe_results(probes_);                                                                                        \
         (out).best = calls_ / fastest_;                                                                                \
-        (out).mean = (double)calls_ * windows_ / (now() - t0_);                                                        \
+        (out).mean = (double)calls_ * windows_ / work_;                                                                \
+        (out).machine = probes_[kind];                                                                                 \
     } while (0)
 
-/* One configuration: training, forward and generation, against the machine's figures
- * (sgemm GFLOP/s, read GB/s) measured just before. */
-static void run_config(const bench_config *b, double seconds, const double machine[2])
+/* One configuration: training, forward and generation, each against the probe of its own
+ * minutes (sgemm GFLOP/s, or for generation read GB/s). */
+static void run_config(const bench_config *b, double seconds)
 {
     xlstm_config c;
     make_config(b, &c);
@@ -190,8 +247,7 @@ static void run_config(const bench_config *b, double seconds, const double machi
     float loss;
     rate train, fwd, gen;
 
-    double sgemm = machine[0], bandwidth = machine[1];
-    TIME_WINDOWS(train, seconds, {
+    TIME_WINDOWS(train, seconds, PROBE_SGEMM, {
         xlstm_zero_grad(m);
         if (xlstm_forward(m, tok, tok + 1, b->B, b->T, &loss) != 0 || xlstm_backward(m) != 0)
             die("bench: %s", xlstm_errmsg());
@@ -199,7 +255,7 @@ static void run_config(const bench_config *b, double seconds, const double machi
         adamw_update(&opt, xlstm_model_params(m), xlstm_model_grads(m), 0, xlstm_model_num_params(m), 1e-4, 0.1);
     });
     double train_rss = peak_rss_mb();
-    TIME_WINDOWS(fwd, seconds, {
+    TIME_WINDOWS(fwd, seconds, PROBE_SGEMM, {
         if (xlstm_forward(m, tok, NULL, b->B, b->T, NULL) != 0) die("bench: %s", xlstm_errmsg());
     });
 
@@ -208,23 +264,24 @@ static void run_config(const bench_config *b, double seconds, const double machi
     if (!logits || xlstm_state_create(m, &s) != 0) die("bench: %s", xlstm_errmsg());
     if (xlstm_prefill(m, s, tok, GEN_PROMPT, logits) != 0) die("bench: %s", xlstm_errmsg());
     int32_t next = 1;
-    TIME_WINDOWS(gen, seconds, {
+    TIME_WINDOWS(gen, seconds, PROBE_READ, {
         if (xlstm_step(m, s, next, logits) != 0) die("bench: %s", xlstm_errmsg());
         next = (next * 31 + 7) % b->V;
     });
     /* batch-1 generation reads every weight once per token (the embedding: one row) */
     double weight_bytes = (double)(xlstm_model_num_params(m) - (size_t)c.vocab_size * c.embedding_dim) * sizeof(real);
-    double gen_bound = bandwidth * 1e9 / weight_bytes;
+    double gen_bound = gen.machine * 1e9 / weight_bytes;
 
     double peak = peak_rss_mb();
-    printf("%-7s machine   sgemm %.1f GFLOP/s (1024^3, this BLAS and threads), memory reads %.1f GB/s\n", b->name,
-           sgemm, bandwidth);
+    printf("%-7s machine   sgemm %.1f GFLOP/s while training, %.1f in the forward (1024^3, this BLAS and threads); "
+           "memory reads %.1f GB/s while generating\n",
+           b->name, train.machine, fwd.machine, gen.machine);
     printf("%-7s train     %9.0f tok/s (mean %6.0f)  %7.1f GFLOP/s  %5.1f%% of sgemm  peak RSS %6.0f MB  (%.2f "
            "MFLOP/token, B=%d T=%d)\n",
            b->name, N * train.best, N * train.mean, N * train.best * 3 * fwd_flops / 1e9,
-           100 * N * train.best * 3 * fwd_flops / 1e9 / sgemm, train_rss, 3 * fwd_flops / 1e6, b->B, b->T);
+           100 * N * train.best * 3 * fwd_flops / 1e9 / train.machine, train_rss, 3 * fwd_flops / 1e6, b->B, b->T);
     printf("%-7s forward   %9.0f tok/s (mean %6.0f)  %7.1f GFLOP/s  %5.1f%% of sgemm\n", b->name, N * fwd.best,
-           N * fwd.mean, N * fwd.best * fwd_flops / 1e9, 100 * N * fwd.best * fwd_flops / 1e9 / sgemm);
+           N * fwd.mean, N * fwd.best * fwd_flops / 1e9, 100 * N * fwd.best * fwd_flops / 1e9 / fwd.machine);
     printf("%-7s generate  %9.0f tok/s (mean %6.0f)  %7.2f MB of weights/token: bandwidth bound %.0f tok/s (%.0f%%)  "
            "peak RSS %6.0f MB\n",
            b->name, gen.best, gen.mean, weight_bytes / 1e6, gen_bound, 100 * gen.best / gen_bound, peak);
@@ -236,25 +293,24 @@ static void run_config(const bench_config *b, double seconds, const double machi
     xlstm_model_free(m);
 }
 
-/* Fork a child that measures the machine (writing sgemm and bandwidth to *out_fd) or runs
- * configuration b with those figures; wait for it. */
-static void run_child(const bench_config *b, const int *out_fd, const double machine[2])
+static pid_t fork_child(void)
 {
     fflush(stdout);
     pid_t pid = fork();
     if (pid < 0) die("bench: fork failed");
-    if (pid == 0) {
-        if (out_fd) {
-            double fig[2] = {measure_sgemm(), measure_bandwidth()};
-            _exit(write(*out_fd, fig, sizeof fig) == (ssize_t)sizeof fig ? 0 : 1);
-        }
-        run_config(b, bench_seconds, machine);
-        fflush(stdout);
-        _exit(0);
-    }
+    return pid;
+}
+
+static void child_exit(void)
+{
+    fflush(stdout);
+    _exit(0);
+}
+
+static int child_ok(pid_t pid)
+{
     int status;
-    waitpid(pid, &status, 0);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) die("bench: %s failed", out_fd ? "machine measurement" : b->name);
+    return waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 int cmd_bench(int argc, char **argv)
@@ -297,22 +353,32 @@ int cmd_bench(int argc, char **argv)
 #endif
     /* Every measurement runs in a child process: each configuration's peak memory is its own,
      * and the parent never starts OpenMP or BLAS threads (a child forked from a process with
-     * running thread pools can deadlock). Before each configuration a child measures the
-     * machine, so that a long run compares each one with the machine of its own minutes. */
-    int fds[2];
-    if (pipe(fds) != 0) die("bench: pipe failed");
+     * running thread pools can deadlock). The probe process serves all configurations. */
+    int cmd[2], reply[2];
+    if (pipe(cmd) != 0) die("bench: pipe failed");
+    if (pipe(reply) != 0) die("bench: pipe failed");
     printf("xlstm.c bench: %s\n", xlstm_build_info());
     printf("each figure: its fastest window of %.0f ms or one call, timed for at least %g s (the mean over all "
-           "windows in brackets); each probe: its fastest repetition\n",
+           "windows in brackets); each probe: its fastest repetition over the same minutes\n",
            WINDOW_SECONDS * 1e3, bench_seconds);
+    pid_t prober = fork_child();
+    if (prober == 0) {
+        close(cmd[1]), close(reply[0]);
+        probe_serve(cmd[0], reply[1]);
+        child_exit();
+    }
+    close(cmd[0]), close(reply[1]);
+    probe_cmd = cmd[1], probe_reply = reply[0];
     for (int k = 0; k < NCONFIGS; k++) {
         if (!chosen[k]) continue;
-        double machine[2];
-        run_child(&CONFIGS[k], &fds[1], NULL);
-        if (read(fds[0], machine, sizeof machine) != (ssize_t)sizeof machine) die("bench: machine measurement failed");
-        run_child(&CONFIGS[k], NULL, machine);
+        pid_t pid = fork_child();
+        if (pid == 0) {
+            run_config(&CONFIGS[k], bench_seconds);
+            child_exit();
+        }
+        if (!child_ok(pid)) die("bench: %s failed", CONFIGS[k].name);
     }
-    close(fds[0]);
-    close(fds[1]);
+    if (write(probe_cmd, "q", 1) != 1 || !child_ok(prober)) die("bench: machine measurement failed");
+    close(probe_cmd), close(probe_reply);
     return 0;
 }
