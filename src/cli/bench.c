@@ -179,7 +179,8 @@ static void probe_slice(int kind)
 
 static void probe_results(double best[PROBES])
 {
-    if (write(probe_cmd, "e", 1) != 1 || read(probe_reply, best, sizeof(double) * PROBES) != (ssize_t)(sizeof(double) * PROBES))
+    const ssize_t size = (ssize_t)(sizeof(double) * PROBES);
+    if (write(probe_cmd, "e", 1) != 1 || read(probe_reply, best, (size_t)size) != size)
         die("bench: machine measurement failed");
 }
 

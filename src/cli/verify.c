@@ -10,8 +10,8 @@
 #include "cli.h"
 #include "io/json.h"
 #include "io/safetensors.h"
-#include "model/checkpoint.h"
 #include "kernels/split.h"
+#include "model/checkpoint.h"
 #include "model/model.h"
 
 /* Tolerances (norm-wise relative error, see rel_err): outputs, losses and activations, and

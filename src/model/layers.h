@@ -130,8 +130,8 @@ void slstm_acts_bind(slstm_acts *a, arena *ar, slstm_dims d, int B, int T, acts_
 void ffn_acts_bind(ffn_acts *a, arena *ar, ffn_dims d, int N);
 
 /* ---------------------------------------------------------------- forward / backward
- * The forwards and the mLSTM backward return 0, or -1 (message set) when the cells cannot
- * get their scratch memory. */
+ * The forwards and the mLSTM backward allocate nothing (their scratch is in the acts); they
+ * return 0, or -1 (message set) when a cell refuses its sizes. */
 
 /* y [N, D] = mLSTM layer (x [N, D]). state: NULL for a fresh sequence (training), else the
  * carried state, read and updated (T == 1 uses the recurrent step). */
