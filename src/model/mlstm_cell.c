@@ -12,12 +12,10 @@
 #include "mlstm_cell.h"
 
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "../kernels/matmul.h"
 #include "../kernels/ops.h"
+#include "../kernels/split.h"
 
 typedef struct {
     int B, T, NH, DH, E; /* E = NH*DH: the row stride of q, k, v, h */
@@ -275,11 +273,7 @@ size_t mlstm_cell_work_floats(int T, int DH, int chunk, int parallel, int backwa
 static int thread_scratch(real **buf, real **own, int *nthr, size_t per, int pairs, const mlstm_cell_work *work,
                           const char *fn)
 {
-    int n = 1;
-#ifdef _OPENMP
-    n = omp_get_max_threads();
-#endif
-    if (work) n = work->threads;
+    int n = work ? work->threads : thread_count();
     if (n > pairs) n = pairs;
     if (n < 1) n = 1;
     *nthr = n;
@@ -292,15 +286,6 @@ static int thread_scratch(real **buf, real **own, int *nthr, size_t per, int pai
     if (xlstm_mul_size(per, (size_t)n, &total) != 0) return xlstm_fail("%s: scratch size overflows", fn);
     *buf = *own = xlstm_alloc(total, sizeof(real), fn);
     return *buf ? 0 : -1;
-}
-
-static int thread_id(void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
 }
 
 int mlstm_cell_forward_eps(real *h, real *saved, const real *q, const real *k, const real *v, const real *ig,
@@ -321,7 +306,7 @@ int mlstm_cell_forward_eps(real *h, real *saved, const real *q, const real *k, c
     if (thread_scratch(&buf, &own, &nthr, per, pairs, work, fn) != 0) return -1;
 #pragma omp parallel for num_threads(nthr) schedule(dynamic, 1)
     for (int p = 0; p < pairs; p++) {
-        scratch s = carve_scratch(buf + per * thread_id(), &d, 0);
+        scratch s = carve_scratch(buf + per * thread_num(), &d, 0);
         size_t ps = (size_t)p;
         pair_forward(h, saved, q, k, v, ig, fg, state_C ? state_C + ps * DH * DH : NULL,
                      state_n ? state_n + ps * DH : NULL, state_m ? state_m + ps : NULL, &s, p / NH, p % NH, &d);
@@ -525,7 +510,7 @@ int mlstm_cell_backward_eps(real *dq, real *dk, real *dv, real *dig, real *dfg, 
     if (thread_scratch(&buf, &own, &nthr, per, pairs, work, fn) != 0) return -1;
 #pragma omp parallel for num_threads(nthr) schedule(dynamic, 1)
     for (int p = 0; p < pairs; p++) {
-        scratch s = carve_scratch(buf + per * thread_id(), &d, 1);
+        scratch s = carve_scratch(buf + per * thread_num(), &d, 1);
         pair_backward(dq, dk, dv, dig, dfg, dh, saved, q, k, v, ig, fg, &s, p / NH, p % NH, &d);
     }
     xlstm_free(own);
