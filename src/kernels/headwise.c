@@ -11,9 +11,6 @@
 
 static int headwise_is_small(int dout, int din) { return (long)dout * din <= HEADWISE_DIRECT_MAX; }
 
-/* Most heads per parallel region of a batch-1 large-block forward (a stack array of maps). */
-#define HEADWISE_MAPS 16
-
 /* Most heads per task of the small-block dW reduction (4x4 blocks: 16 KiB of dW in float). */
 #define HEADWISE_DW_HEADS 256
 
@@ -155,21 +152,25 @@ static void headwise_backward_small(real *dx, int lddx, real *dW, real *dbias, c
     }
 }
 
+void headwise_forward_maps(linear_batch *batch, real *y, const real *x, const real *W, const real *bias, int H, int dout,
+                           int din)
+{
+    for (int h = 0; h < H; h++)
+        linear_batch_add(batch, (linear_map){y + (size_t)h * dout, x + (size_t)h * din, W + (size_t)h * dout * din,
+                                             bias ? bias + (size_t)h * dout : NULL, din, dout});
+}
+
 /* y [N, H*dout] (stride ldy), x [N, H*din] (stride ldx). */
 void headwise_forward(real *y, int ldy, const real *x, int ldx, const real *W, const real *bias, int N, int H,
                       int dout, int din)
 {
     if (headwise_is_small(dout, din))
         headwise_forward_small(y, ldy, x, ldx, W, bias, N, H, dout, din);
-    else if (N == 1) /* generation: the heads' products share parallel regions, up to this many */
-        for (int h0 = 0; h0 < H; h0 += HEADWISE_MAPS) {
-            linear_map maps[HEADWISE_MAPS];
-            int nh = H - h0 < HEADWISE_MAPS ? H - h0 : HEADWISE_MAPS;
-            for (int h = h0; h < h0 + nh; h++)
-                maps[h - h0] = (linear_map){y + (size_t)h * dout, x + (size_t)h * din, W + (size_t)h * dout * din,
-                                            bias ? bias + (size_t)h * dout : NULL, din, dout};
-            linear_forward_one(maps, nh);
-        }
+    else if (N == 1) { /* generation: the heads' products share a parallel region */
+        linear_batch batch = {.n = 0};
+        headwise_forward_maps(&batch, y, x, W, bias, H, dout, din);
+        linear_batch_run(&batch);
+    }
     else
         for (int h = 0; h < H; h++)
             linear_forward(y + (size_t)h * dout, ldy, x + (size_t)h * din, ldx, W + (size_t)h * dout * din,

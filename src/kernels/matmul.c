@@ -58,34 +58,84 @@ static void gemm_portable(int ta, int tb, int M, int N, int K, real alpha, const
 #define GEMV_ROWS 8
 
 /* The dot products run in an AVX2 clone where the CPU has one (ops.h): twice the lanes of
- * SSE measured 20-30% faster, on weights from L3 and from memory alike (Zen 3). */
+ * SSE measured 20-30% faster, on weights from L3 and from memory alike (Zen 3).
+ *
+ * They sum in LANES partial sums, lane j taking the terms k = j mod LANES in order of k,
+ * and add the lanes at the end in a fixed tree. The order is explicit, not the compiler's
+ * choice, so a row's value has the same bits whichever function, clone or caller computes
+ * it: the sLSTM step's recurrent product (in a batch-1 region) equals the sequence
+ * forward's (matvec_rows). GCC's and clang's vector types keep the lanes in registers
+ * (an array of lanes was kept on the stack by GCC, 40% slower from cache); other compilers
+ * run the same arithmetic over arrays. Vectors only live inside the functions: passing them
+ * by value would depend on the clone's ABI. */
+#define LANES 8
+#define LANES_TOTAL(a) ((((a)[0] + (a)[4]) + ((a)[1] + (a)[5])) + (((a)[2] + (a)[6]) + ((a)[3] + (a)[7])))
 
-/* The GEMV_ROWS rows of W at w (row stride ldw) dotted with x[n] into s. The simd reduction
- * lets the compiler keep a vector of partial sums per row (it may not reassociate a plain
- * running sum); without OpenMP the loop stays scalar. */
+#ifdef __GNUC__
+typedef real lanes __attribute__((vector_size(LANES * sizeof(real))));
+typedef real lanes_unaligned __attribute__((vector_size(LANES * sizeof(real)), aligned(sizeof(real)), may_alias));
+#define LANES_AT(p) (*(const lanes_unaligned *)(p))
+
+/* the n < LANES values at p, then zeros */
+static inline void lanes_pad(real out[LANES], const real *p, int n)
+{
+    for (int j = 0; j < LANES; j++) out[j] = j < n ? p[j] : 0;
+}
+
+/* The GEMV_ROWS rows of W at w (row stride ldw) dotted with x[n] into s. */
 AVX2_CLONES static void dot_rows(real s[GEMV_ROWS], const real *restrict w, size_t ldw, const real *restrict x, int n)
 {
     const real *w0 = w, *w1 = w0 + ldw, *w2 = w1 + ldw, *w3 = w2 + ldw, *w4 = w3 + ldw, *w5 = w4 + ldw,
                *w6 = w5 + ldw, *w7 = w6 + ldw;
-    real s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
-#pragma omp simd reduction(+ : s0, s1, s2, s3, s4, s5, s6, s7)
-    for (int k = 0; k < n; k++) {
-        real xk = x[k];
-        s0 += w0[k] * xk, s1 += w1[k] * xk, s2 += w2[k] * xk, s3 += w3[k] * xk;
-        s4 += w4[k] * xk, s5 += w5[k] * xk, s6 += w6[k] * xk, s7 += w7[k] * xk;
+    lanes a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0};
+    int k = 0;
+    for (; k + LANES <= n; k += LANES) {
+        lanes xk = LANES_AT(x + k);
+        a0 += LANES_AT(w0 + k) * xk, a1 += LANES_AT(w1 + k) * xk, a2 += LANES_AT(w2 + k) * xk;
+        a3 += LANES_AT(w3 + k) * xk, a4 += LANES_AT(w4 + k) * xk, a5 += LANES_AT(w5 + k) * xk;
+        a6 += LANES_AT(w6 + k) * xk, a7 += LANES_AT(w7 + k) * xk;
     }
-    s[0] = s0, s[1] = s1, s[2] = s2, s[3] = s3, s[4] = s4, s[5] = s5, s[6] = s6, s[7] = s7;
+    if (k < n) { /* the tail, padded with zeros */
+        real xt[LANES], wt[GEMV_ROWS][LANES];
+        lanes_pad(xt, x + k, n - k);
+        for (int r = 0; r < GEMV_ROWS; r++) lanes_pad(wt[r], w + r * ldw + k, n - k);
+        lanes xk = LANES_AT(xt);
+        a0 += LANES_AT(wt[0]) * xk, a1 += LANES_AT(wt[1]) * xk, a2 += LANES_AT(wt[2]) * xk;
+        a3 += LANES_AT(wt[3]) * xk, a4 += LANES_AT(wt[4]) * xk, a5 += LANES_AT(wt[5]) * xk;
+        a6 += LANES_AT(wt[6]) * xk, a7 += LANES_AT(wt[7]) * xk;
+    }
+    s[0] = LANES_TOTAL(a0), s[1] = LANES_TOTAL(a1), s[2] = LANES_TOTAL(a2), s[3] = LANES_TOTAL(a3);
+    s[4] = LANES_TOTAL(a4), s[5] = LANES_TOTAL(a5), s[6] = LANES_TOTAL(a6), s[7] = LANES_TOTAL(a7);
 }
 
 /* The clones are static, with plain exported wrappers: clang emits the dispatch of an
  * exported clone only in a file that calls it. */
 AVX2_CLONES static real dot_lanes(const real *restrict a, const real *restrict b, int n)
 {
-    real s = 0;
-#pragma omp simd reduction(+ : s)
-    for (int k = 0; k < n; k++) s += a[k] * b[k];
-    return s;
+    lanes acc = {0};
+    int k = 0;
+    for (; k + LANES <= n; k += LANES) acc += LANES_AT(a + k) * LANES_AT(b + k);
+    if (k < n) {
+        real at[LANES], bt[LANES];
+        lanes_pad(at, a + k, n - k);
+        lanes_pad(bt, b + k, n - k);
+        acc += LANES_AT(at) * LANES_AT(bt);
+    }
+    return LANES_TOTAL(acc);
 }
+#else
+static real dot_lanes(const real *a, const real *b, int n)
+{
+    real acc[LANES] = {0};
+    for (int k = 0; k < n; k++) acc[k % LANES] += a[k] * b[k];
+    return LANES_TOTAL(acc);
+}
+
+static void dot_rows(real s[GEMV_ROWS], const real *w, size_t ldw, const real *x, int n)
+{
+    for (int r = 0; r < GEMV_ROWS; r++) s[r] = dot_lanes(w + r * ldw, x, n);
+}
+#endif
 
 real dot_product(const real *a, const real *b, int n) { return dot_lanes(a, b, n); }
 
@@ -125,8 +175,8 @@ static void gemv_block(const linear_map *mp, size_t ldw, real alpha, real beta, 
     for (int j = 0; j < nr; j++) y[j] = alpha * s[j] + (beta == 0 ? 0 : beta * y[j]) + (mp->bias ? mp->bias[r0 + j] : 0);
 }
 
-/* Most maps in one region (linear_forward_one's callers pass up to 16). */
-#define GEMV_MAPS 16
+/* Most maps in one region (the sLSTM step's 4 gates and recurrent product at 4 heads: 20). */
+#define GEMV_MAPS LINEAR_BATCH_MAX
 /* Blocks a thread takes at a time. */
 #define GEMV_GRAB 4
 
@@ -164,9 +214,27 @@ static void gemv(real *y, const real *W, int ldw, const real *x, real alpha, rea
     gemv_maps(&map, &stride, 1, alpha, beta);
 }
 
+void matvec_rows(real *y, const real *W, size_t ldw, const real *x, int rows, int cols)
+{
+    linear_map map = {y, x, W, NULL, cols, rows};
+    for (int r0 = 0; r0 < rows; r0 += GEMV_ROWS) gemv_block(&map, ldw, 1, 0, r0);
+}
+
 void linear_forward_one(const linear_map *maps, int n)
 {
     for (int i = 0; i < n; i += GEMV_MAPS) gemv_maps(maps + i, NULL, n - i < GEMV_MAPS ? n - i : GEMV_MAPS, 1, 0);
+}
+
+void linear_batch_add(linear_batch *batch, linear_map map)
+{
+    if (batch->n == LINEAR_BATCH_MAX) linear_batch_run(batch);
+    batch->maps[batch->n++] = map;
+}
+
+void linear_batch_run(linear_batch *batch)
+{
+    linear_forward_one(batch->maps, batch->n);
+    batch->n = 0;
 }
 
 void gemm(int trans_a, int trans_b, int M, int N, int K, real alpha, const real *A, int lda,

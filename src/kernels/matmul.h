@@ -29,6 +29,18 @@ typedef struct {
     int in, out;
 } linear_map;
 void linear_forward_one(const linear_map *maps, int n);
+/* Batch-1 maps collected for one parallel region: linear_batch_add runs the waiting ones
+ * when LINEAR_BATCH_MAX wait; linear_batch_run runs the rest. Start with {.n = 0}. */
+#define LINEAR_BATCH_MAX 32
+typedef struct {
+    linear_map maps[LINEAR_BATCH_MAX];
+    int n;
+} linear_batch;
+void linear_batch_add(linear_batch *batch, linear_map map);
+void linear_batch_run(linear_batch *batch);
+/* y[rows] = W[rows, cols] x (row stride ldw) on the calling thread, each row with the bits
+ * that linear_forward_one gives it. */
+void matvec_rows(real *y, const real *W, size_t ldw, const real *x, int rows, int cols);
 /* y = x W^T + bias with W [2 out, in] (bias [2 out] or NULL): the first `out` outputs into
  * y0 [N, out], the rest into y1 [N, out] (the up-projections [x_m | z] and [gate | up]). */
 void linear_forward_halves(real *y0, real *y1, const real *x, const real *W, const real *bias, int N, int in, int out);

@@ -11,6 +11,7 @@
 #include <tgmath.h>
 
 #include "../common.h"
+#include "matmul.h"
 
 #define XLSTM_NORM_EPS 1e-5
 
@@ -174,6 +175,10 @@ void causal_conv_push_hist(real *hist, const real *x, int B, int T, int C, int K
  * x has row stride ldx, y row stride ldy; bias may be NULL. The forward overwrites y. */
 void headwise_forward(real *y, int ldy, const real *x, int ldx, const real *W, const real *bias, int N, int H,
                       int dout, int din);
+/* One row's map (batch-1 generation) as H maps of x [H*din] into y [H*dout] added to batch
+ * (matmul.h): they run in one parallel region with the caller's other maps. */
+void headwise_forward_maps(linear_batch *batch, real *y, const real *x, const real *W, const real *bias, int H, int dout,
+                           int din);
 /* dx += ..., dW += ..., dbias += ... (dx and dbias may be NULL). */
 void headwise_backward(real *dx, int lddx, real *dW, real *dbias, const real *dy, int lddy, const real *x, int ldx,
                        const real *W, int N, int H, int dout, int din);

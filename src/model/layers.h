@@ -110,8 +110,7 @@ typedef struct {
     real *h;                /* [N, D] cell output */
     real *gn_mean, *gn_rstd;/* [N * NH] */
     real *cell_saved;
-    real *step_work;        /* [B, 4D] scratch of the recurrent step */
-    real *cell_work;        /* scratch of the cell's forward (NULL in a gradient set) */
+    real *cell_work;        /* scratch of the cell's forward and step (NULL in a gradient set) */
 } slstm_acts;
 
 typedef struct {

@@ -4,11 +4,14 @@
  * The recurrence is block-diagonal over heads, so each head runs its own time loop, in
  * parallel with the others. A step of a head is the recurrent product (4*DH pre-activations
  * from each batch row's DH values of y) and an elementwise pass over each row's DH units. The
- * products have own loops rather than gemm: one step's [B x 4DH x DH] is far too small for
- * BLAS, which packs R again on every call, while R_h (4*DH*DH reals) stays in cache over the
- * steps. The loops run over contiguous units with restrict pointers and the branch-free
- * functions of ops.h, so that they vectorize in float, in AVX2 clones (ops.h). Pre-activations
- * are head-major, [B, NH, 4, DH]: a head's four gates of a row are one [4*DH] block. */
+ * products are matmul.c's matrix-vector products rather than gemm: one step's
+ * [B x 4DH x DH] is far too small for BLAS, which packs R again on every call, while R_h
+ * (4*DH*DH reals) stays in cache over the steps; and a batch-1 step runs them as linear maps
+ * in the layer's parallel region, with the bits the sequence forward gives them. The
+ * elementwise loops run over contiguous units with restrict pointers and the branch-free
+ * functions of ops.h, so that they vectorize in float, in AVX2 clones (ops.h).
+ * Pre-activations are head-major, [B, NH, 4, DH]: a head's four gates of a row are one
+ * [4*DH] block. */
 #include "slstm_cell.h"
 
 #include <string.h>
@@ -23,8 +26,6 @@ typedef struct {
 
 /* Heads run on threads of their own above this many state elements over the sequence. */
 #define SLSTM_PAR_ELEMS 16384
-/* A step's heads run on threads of their own above this many multiply-adds. */
-#define SLSTM_STEP_PAR_WORK 65536
 
 static dims dims_of(int B, int T, int NH, int DH)
 {
@@ -49,12 +50,10 @@ static inline void gates_of(real g[4], const real r[4], real lfm, real m_new)
     g[3] = sigmoid_r(r[3]);
 }
 
-/* out [rows, N] (row stride ldo) = x [rows, K] (row stride ldx) A [K, N] (A row-major), each
- * output summed in the order of k: a contiguous update of all outputs per x[k], which
- * vectorizes; four rows of A per pass over out (a quarter of its loads and stores), applied
- * to every row of x while they are in L1, so A (a head's R, 256 KB at DH 128) is read once
- * per step for all rows. The recurrent products: the forward's R_h y as y R_h^T (the
- * forward transposes R once per call), the backward's draw R_h. */
+/* out [rows, N] (row stride ldo) = x [rows, K] (row stride ldx) A [K, N] (A row-major): a
+ * contiguous update of all outputs per x[k], which vectorizes; four rows of A per pass over
+ * out (a quarter of its loads and stores), applied to every row of x while they are in L1,
+ * so A is read once for all rows. The backward's recurrent gradient draw R_h. */
 AVX2_CLONES static void vecmat(real *restrict out, size_t ldo, const real *restrict x, size_t ldx,
                                const real *restrict A, int K, int N, int rows)
 {
@@ -73,26 +72,6 @@ AVX2_CLONES static void vecmat(real *restrict out, size_t ldo, const real *restr
     for (; k < K; k++)
         for (int b = 0; b < rows; b++)
             for (int n = 0; n < N; n++) out[b * ldo + n] += x[b * ldx + k] * A[(size_t)k * N + n];
-}
-
-/* out [M] = A [M, K] x [K] (M a multiple of 4) with the bits of vecmat(out, x, A^T, K, M):
- * one dot product per output, summed in the order of k, so the chains cannot be
- * vectorized; `rows` outputs at a time (a constant where inlined) keep that many
- * independent chains of additions in flight: 8 were measured 1.5x faster than 4 (Zen 3).
- * For the step, which has no room for R transposed and must equal the forward. */
-static inline void dot_chains(real *restrict out, const real *restrict a, const real *restrict x, int K, int rows)
-{
-    real s[8] = {0};
-    for (int k = 0; k < K; k++)
-        for (int r = 0; r < rows; r++) s[r] += a[(size_t)r * K + k] * x[k];
-    for (int r = 0; r < rows; r++) out[r] = s[r];
-}
-
-static void matvec(real *restrict out, const real *restrict A, const real *restrict x, int M, int K)
-{
-    int o = 0;
-    for (; o + 8 <= M; o += 8) dot_chains(out + o, A + (size_t)o * K, x, K, 8);
-    for (; o < M; o += 4) dot_chains(out + o, A + (size_t)o * K, x, K, 4);
 }
 
 /* The elementwise part of a step for one row of one head (DH units). raw [4, DH] holds R y
@@ -119,32 +98,30 @@ AVX2_CLONES static void cell_forward_row(real *restrict h, real *restrict y, rea
     }
 }
 
-/* One step of head hd for all rows, on the state st [4, B, D] (y, c, n, m) in place: row b's
- * product reads only row b of y, so the products of all rows (the forward: RT [NH, DH, 4*DH],
- * R transposed per head, one pass over it) or of each row before its update (the step: R
- * itself, RT NULL) come first. pre [B, 4*D] (head-major) receives the pre-activations. Wx
- * rows have stride ldwx, h rows stride ldh. Touches only the head's columns, so heads can
- * run in parallel. */
-static void step_forward(real *h, size_t ldh, real *st, real *pre, const real *Wx, size_t ldwx, const real *R,
-                         const real *RT, const real *bias, dims d, int hd)
+/* The elementwise part of a step of head hd for all rows, after its products: pre [B, 4*D]
+ * (head-major) holds R y and receives the pre-activations; the state st [4, B, D]
+ * (y, c, n, m) is updated in place. Wx rows have stride ldwx, h rows stride ldh. Touches only
+ * the head's columns, so heads can run in parallel. */
+static void head_update(real *h, size_t ldh, real *st, real *pre, const real *Wx, size_t ldwx, const real *bias, dims d,
+                        int hd)
 {
-    int DH = d.DH;
-    size_t D = (size_t)d.D, BD = d.BD, col = (size_t)hd * DH, RH = col * 4 * DH; /* RH: head hd's offset in R */
-    if (RT) vecmat(pre + 4 * col, 4 * D, st + col, D, RT + RH, DH, 4 * DH, d.B);
+    size_t D = (size_t)d.D, BD = d.BD, col = (size_t)hd * d.DH;
     for (int b = 0; b < d.B; b++) {
-        real *y = st + b * D + col, *raw = pre + b * 4 * D + 4 * col;
-        if (!RT) matvec(raw, R + RH, y, 4 * DH, DH);
-        cell_forward_row(h + b * ldh + col, y, y + BD, y + 2 * BD, y + 3 * BD, raw, Wx + b * ldwx + col, bias + col, D,
-                         DH);
+        real *y = st + b * D + col;
+        cell_forward_row(h + b * ldh + col, y, y + BD, y + 2 * BD, y + 3 * BD, pre + b * 4 * D + 4 * col,
+                         Wx + b * ldwx + col, bias + col, D, d.DH);
     }
 }
 
-/* Head hd of RT [NH, DH, 4*DH] = R [NH, 4*DH, DH] transposed per head. */
-static void transpose_head(real *RT, const real *R, dims d, int hd)
+/* One step of head hd for all rows: each row's product R_h y reads only that row's y, so the
+ * products come before the updates. */
+static void step_forward(real *h, size_t ldh, real *st, real *pre, const real *Wx, size_t ldwx, const real *R,
+                         const real *bias, dims d, int hd)
 {
-    size_t M = 4 * (size_t)d.DH, off = (size_t)hd * M * d.DH;
-    for (size_t o = 0; o < M; o++)
-        for (int k = 0; k < d.DH; k++) RT[off + k * M + o] = R[off + o * d.DH + k];
+    size_t D = (size_t)d.D, col = (size_t)hd * d.DH;
+    for (int b = 0; b < d.B; b++)
+        matvec_rows(pre + b * 4 * D + 4 * col, R + col * 4 * d.DH, d.DH, st + b * D + col, 4 * d.DH, d.DH);
+    head_update(h, ldh, st, pre, Wx, ldwx, bias, d, hd);
 }
 
 /* The head's columns of a state src [4, B, D] into dst. */
@@ -162,8 +139,8 @@ static void copy_head_state(real *dst, const real *src, dims d, int hd)
 static int heads_in_parallel(dims d) { return d.NH > 1 && (size_t)d.T * d.BD > SLSTM_PAR_ELEMS; }
 #endif
 
-/* R transposed, the pre-activations of one step and a zero state */
-size_t slstm_cell_work_floats(int B, int NH, int DH) { return (size_t)NH * DH * (4 * (size_t)DH + 8 * B); }
+/* the pre-activations of one step and a zero state */
+size_t slstm_cell_work_floats(int B, int NH, int DH) { return (size_t)8 * B * NH * DH; }
 
 int slstm_cell_forward(real *h, real *saved, const real *Wx, const real *R, const real *bias, real *state, int B,
                        int T, int NH, int DH, real *work)
@@ -171,10 +148,10 @@ int slstm_cell_forward(real *h, real *saved, const real *Wx, const real *R, cons
     if (B < 0 || T < 0 || NH <= 0 || DH <= 0)
         return xlstm_fail("slstm_cell_forward: bad sizes B=%d T=%d NH=%d DH=%d", B, T, NH, DH);
     dims d = dims_of(B, T, NH, DH);
-    size_t S4 = 4 * d.BD, D = (size_t)d.D, NR = (size_t)NH * 4 * DH * DH;
+    size_t S4 = 4 * d.BD, D = (size_t)d.D;
     real *own = work ? NULL : xlstm_alloc(slstm_cell_work_floats(B, NH, DH), sizeof(real), "slstm_cell_forward scratch");
     if (!work && !own) return -1;
-    real *RT = work ? work : own, *pre = RT + NR, *st = state;
+    real *pre = work ? work : own, *st = state;
     if (saved) {
         /* states in slots 0 .. T of saved (slot 0 = the initial state), pre-activations after them */
         if (state)
@@ -187,14 +164,13 @@ int slstm_cell_forward(real *h, real *saved, const real *Wx, const real *R, cons
     }
 #pragma omp parallel for schedule(static) if (heads_in_parallel(d))
     for (int hd = 0; hd < NH; hd++) {
-        transpose_head(RT, R, d, hd);
         for (int t = 0; t < T; t++) {
             real *s = st, *p = pre;
             if (saved) { /* step t updates a copy of state t in slot t + 1 */
                 s = saved + (t + 1) * S4, p = saved + (T + 1 + t) * S4;
                 copy_head_state(s, s - S4, d, hd);
             }
-            step_forward(h + t * D, T * D, s, p, Wx + t * 4 * D, T * 4 * D, R, RT, bias, d, hd);
+            step_forward(h + t * D, T * D, s, p, Wx + t * 4 * D, T * 4 * D, R, bias, d, hd);
         }
     }
     if (saved && state) memcpy(state, saved + T * S4, sizeof(real) * S4);
@@ -203,12 +179,18 @@ int slstm_cell_forward(real *h, real *saved, const real *Wx, const real *R, cons
 }
 
 void slstm_cell_step(real *h, real *state, real *work, const real *Wx, const real *R, const real *bias, int B, int NH,
-                     int DH)
+                     int DH, linear_batch *pending)
 {
     dims d = dims_of(B, 1, NH, DH);
-    /* heads on threads of their own: R (4 DH^2 per head) is read once per token */
-#pragma omp parallel for schedule(static) if (NH > 1 && (size_t)B * NH * 4 * DH * DH > SLSTM_STEP_PAR_WORK)
-    for (int hd = 0; hd < NH; hd++) step_forward(h, d.D, state, work, Wx, 4 * (size_t)d.D, R, NULL, bias, d, hd);
+    linear_batch own = {.n = 0}, *batch = pending ? pending : &own;
+    for (int b = 0; b < B; b++)
+        for (int hd = 0; hd < NH; hd++) {
+            size_t col = (size_t)hd * DH;
+            linear_batch_add(batch, (linear_map){work + b * 4 * (size_t)d.D + 4 * col, state + b * d.D + col,
+                                                 R + col * 4 * DH, NULL, DH, 4 * DH});
+        }
+    linear_batch_run(batch);
+    for (int hd = 0; hd < NH; hd++) head_update(h, d.D, state, work, Wx, 4 * (size_t)d.D, bias, d, hd);
 }
 
 /* The elementwise part of step t of the backward for one row of one head (DH units): from dh

@@ -14,7 +14,7 @@
  * R [NH, 4*DH, DH] indexed [head][gate*DH + out][in] (the official vanilla
  * `_recurrent_kernel_`); bias [4*D] (gate, head, unit); a state [4, B, D] = (y, c, n, m).
  *
- * Per step and head: the recurrent product (own vectorizing loops, R kept in cache; see
+ * Per step and head: the recurrent product (matmul.c's matrix-vector products; see
  * slstm_cell.c), then an elementwise pass; each head runs its time loop on its own thread
  * (OpenMP, when large). Nothing is allocated in the time loop.
  */
@@ -22,6 +22,7 @@
 #define XLSTM_SLSTM_CELL_H
 
 #include "../common.h"
+#include "../kernels/matmul.h"
 
 /* Reals the forward saves for the backward (plus the backward's scratch), in this order:
  *   states [T+1, 4, B, D]  (y, c, n, m) before step 0 and after every step;
@@ -35,18 +36,20 @@ size_t slstm_cell_saved_floats(int B, int T, int D);
  * state: NULL for a zero initial state (the final state is then not returned), or [4, B, D]
  *   holding the initial state, overwritten with the final one (prefill, and the step below).
  * saved: NULL when no backward follows, else slstm_cell_saved_floats() reals, written here.
- * work: slstm_cell_work_floats() reals of scratch (R transposed per head, and without saved
- *   a [B, 4*D] step scratch and a zero state), or NULL: the call allocates its own.
+ * work: slstm_cell_work_floats() reals of scratch (a [B, 4*D] step scratch and, without
+ *   saved, a zero state), or NULL: the call allocates its own.
  * Returns 0, or -1 with a message (bad sizes, out of memory). */
 int slstm_cell_forward(real *h, real *saved, const real *Wx, const real *R, const real *bias, real *state, int B,
                        int T, int NH, int DH, real *work);
 size_t slstm_cell_work_floats(int B, int NH, int DH);
 
 /* One token: h [B, D], Wx [B, 4*D]; state [4, B, D] read and updated in place; work [B, 4*D]
- * scratch. The forward's own step (the forward without saved runs exactly this per token),
- * so T steps equal one forward bit for bit; no allocation. */
+ * scratch. The recurrent products run as batch-1 maps in one parallel region, with the bits
+ * of the forward's, so T steps equal one forward bit for bit; no allocation. pending: NULL,
+ * or the caller's maps not yet run (the layer's gate maps, which write Wx), to share the
+ * region. */
 void slstm_cell_step(real *h, real *state, real *work, const real *Wx, const real *R, const real *bias, int B, int NH,
-                     int DH);
+                     int DH, linear_batch *pending);
 
 /* Gradients of the forward that filled `saved`, given dh [B, T, D], ADDED into
  * dWx [B, T, 4*D] (= d raw), dR [NH, 4*DH, DH], dbias [4*D] and, unless NULL, dstate

@@ -35,7 +35,6 @@ void slstm_acts_bind(slstm_acts *a, arena *ar, slstm_dims d, int B, int T, acts_
     a->gn_mean = arena_take(ar, N * d.NH);
     a->gn_rstd = arena_take(ar, N * d.NH);
     a->cell_saved = role == ACTS_TRAINING ? arena_take(ar, slstm_cell_saved_floats(B, T, d.D)) : NULL;
-    a->step_work = arena_take(ar, (size_t)B * 4 * d.D);
     a->cell_work = role != ACTS_GRADIENTS ? arena_take(ar, slstm_cell_work_floats(B, d.NH, d.DH)) : NULL;
 }
 
@@ -51,16 +50,19 @@ int slstm_layer_forward(real *y, const real *x, const slstm_weights *w, slstm_ac
         x_c = a->x_c;
     }
     /* gate slots in cell order (i, f, z, o) */
-    headwise_forward(a->wx + 0 * D, 4 * D, x_c, D, w->fgate_w, NULL, N, d.NH, d.DH, d.DH);
-    headwise_forward(a->wx + 1 * D, 4 * D, x_c, D, w->igate_w, NULL, N, d.NH, d.DH, d.DH);
-    headwise_forward(a->wx + 2 * D, 4 * D, x, D, w->zgate_w, NULL, N, d.NH, d.DH, d.DH);
-    headwise_forward(a->wx + 3 * D, 4 * D, x, D, w->ogate_w, NULL, N, d.NH, d.DH, d.DH);
-
-    if (state && T == 1)
-        slstm_cell_step(a->h, state->cell, a->step_work, a->wx, w->R, w->bias, B, d.NH, d.DH);
-    else if (slstm_cell_forward(a->h, a->cell_saved, a->wx, w->R, w->bias, state ? state->cell : NULL, B, T, d.NH,
-                                d.DH, a->cell_work) != 0)
-        return -1;
+    const real *gate_w[4] = {w->fgate_w, w->igate_w, w->zgate_w, w->ogate_w}, *gate_x[4] = {x_c, x_c, x, x};
+    if (state && N == 1) { /* a generation step: the gates' products and the recurrent ones in one region */
+        linear_batch gates = {.n = 0};
+        for (int g = 0; g < 4; g++)
+            headwise_forward_maps(&gates, a->wx + g * D, gate_x[g], gate_w[g], NULL, d.NH, d.DH, d.DH);
+        slstm_cell_step(a->h, state->cell, a->cell_work, a->wx, w->R, w->bias, 1, d.NH, d.DH, &gates);
+    } else {
+        for (int g = 0; g < 4; g++)
+            headwise_forward(a->wx + g * D, 4 * D, gate_x[g], D, gate_w[g], NULL, N, d.NH, d.DH, d.DH);
+        if (slstm_cell_forward(a->h, a->cell_saved, a->wx, w->R, w->bias, state ? state->cell : NULL, B, T, d.NH, d.DH,
+                               a->cell_work) != 0)
+            return -1;
+    }
 
     groupnorm_forward(y, a->gn_mean, a->gn_rstd, a->h, w->gn_w, N, d.NH, d.DH);
     return 0;

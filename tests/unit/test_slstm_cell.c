@@ -120,7 +120,7 @@ static void check_forms(const problem *p, const char *what)
     if (p->s0) memcpy(st, p->s0, sizeof(real) * ns);
     for (int t = 0; t < T; t++) {
         get_rows(wx1, p->Wx, B, T, 4 * D, t, t + 1);
-        slstm_cell_step(h1, st, work, wx1, p->R, p->bias, B, p->NH, p->DH);
+        slstm_cell_step(h1, st, work, wx1, p->R, p->bias, B, p->NH, p->DH, NULL);
         put_rows(h2, h1, B, T, D, t, t + 1);
     }
     CHECK(max_abs_diff(h2, h, nh) == 0, "%s: steps differ from forward by %.3g", what, max_abs_diff(h2, h, nh));
