@@ -1,7 +1,7 @@
 /* test_matmul.c — the batch-1 matrix-vector paths of src/kernels/matmul.c (gemm with one row
- * and a transposed B, linear_forward with N = 1, linear_forward_halves, linear_forward_one)
- * against a plain loop accumulated in long double, on odd sizes (whole 8-row blocks and
- * tails, one column, sizes above the parallel threshold) and row strides ldb != K.
+ * and a transposed B, linear_forward with N = 1, linear_forward_halves, linear_forward_one,
+ * matvec_rows) against a plain loop accumulated in long double, on odd sizes (whole 8-row
+ * blocks and tails, one column, sizes above the parallel threshold) and row strides ldb != K.
  * Tolerance: the standard bound of a dot product of length K, |got - ref| <=
  * (K + 2) eps sum_k |w_k x_k| (+ the bias and beta terms), with eps the unit roundoff of
  * `real`; the kernel's split sums stay well inside it (measured <= 0.36 of it). Run in float
@@ -129,7 +129,7 @@ static void test_linear_forward_one_maps(void)
  * with one thread and with three (blocks handed out as threads come free) the same bits. */
 static void test_linear_forward_one_many_maps_threads(void)
 {
-    enum { MAPS = 21, IN = 260, OUT = 300 };
+    enum { MAPS = LINEAR_BATCH_MAX + 5, IN = 260, OUT = 300 };
     real *W = rand_array((size_t)MAPS * OUT * IN), *x = rand_array(IN);
     real *y1 = rand_array((size_t)MAPS * OUT), *y3 = rand_array((size_t)MAPS * OUT);
     linear_map maps[MAPS];
@@ -148,11 +148,30 @@ static void test_linear_forward_one_many_maps_threads(void)
     xlstm_free(W), xlstm_free(x), xlstm_free(y1), xlstm_free(y3);
 }
 
+/* A row's value has the same bits however the rows around it are grouped (the sLSTM step's
+ * recurrent products must equal the sequence forward's): matvec_rows over all rows, and
+ * linear_forward_one on maps starting 1 to 7 rows further, where each row falls in another
+ * 8-row block or in a map's tail; K = 37 leaves a partial group of lanes. */
+static void test_row_bits_independent_of_grouping(void)
+{
+    enum { R = 29, K = 37 };
+    real *W = rand_array((size_t)R * K), *x = rand_array(K), *all = rand_array(R), *y = rand_array(R);
+    matvec_rows(all, W, K, x, R, K);
+    check_rows(all, NULL, W, K, x, NULL, 1, 0, R, K, "matvec_rows");
+    for (int off = 1; off < 8; off++) {
+        linear_map map = {y, x, W + (size_t)off * K, NULL, K, R - off};
+        linear_forward_one(&map, 1);
+        CHECK(memcmp(y, all + off, sizeof(real) * (R - off)) == 0, "rows from %d: other bits", off);
+    }
+    xlstm_free(W), xlstm_free(x), xlstm_free(all), xlstm_free(y);
+}
+
 int main(void)
 {
     RUN(test_gemm_one_row);
     RUN(test_linear_one_row);
     RUN(test_linear_forward_one_maps);
     RUN(test_linear_forward_one_many_maps_threads);
+    RUN(test_row_bits_independent_of_grouping);
     TEST_EXIT();
 }
