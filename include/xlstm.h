@@ -150,6 +150,9 @@ typedef struct xlstm_state xlstm_state;
 int xlstm_state_create(const xlstm_model *m, xlstm_state **out);
 void xlstm_state_free(xlstm_state *s);
 void xlstm_state_reset(xlstm_state *s);
+/* Bytes the state occupies: a sequence's memory beyond the model's, all of which each step
+ * reads and rewrites (the mLSTM's matrix memories are most of it). */
+size_t xlstm_state_bytes(const xlstm_state *s);
 /* Feed one token; logits [V] (may be NULL) receive the next-token logits. Constant time
  * and memory per token. */
 int xlstm_step(xlstm_model *m, xlstm_state *s, int32_t token, xlstm_real *logits);

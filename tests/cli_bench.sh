@@ -14,6 +14,11 @@ grep -q "GFLOP/s" "$tmp/out" && grep -q "peak RSS" "$tmp/out" && grep -q "% of s
 grep -q "^micro *machine *sgemm [0-9.]* GFLOP/s while training, [0-9.]* in the forward.*memory reads [0-9.]* GB/s while generating" "$tmp/out" \
     && [ "$(grep -c "tok/s (mean *[0-9]*)" "$tmp/out")" -eq 3 ] \
     && echo "PASS bench_probes_and_means" || echo "FAIL bench_probes_and_means"
+# generation against two bounds: the weights read per token (the issue's), and those plus the
+# recurrent state read and rewritten, which is the lower of the two
+sed -n 's/^micro *generate .*bandwidth bound \([0-9]*\) tok\/s ([0-9]*%); with the [0-9.]* MB state read and written: \([0-9]*\) tok\/s ([0-9]*%).*/\1 \2/p' "$tmp/out" \
+    | awk 'NF == 2 && $2 > 0 && $2 < $1 { ok = 1 } END { exit !ok }' \
+    && echo "PASS bench_generation_bounds" || echo "FAIL bench_generation_bounds"
 for bad in "nosuchconfig" "--seconds 0" "--seconds x" "--threads 0" "--bogus"; do
     # shellcheck disable=SC2086
     "$XLSTM" bench $bad > /dev/null 2> "$tmp/err"

@@ -59,6 +59,8 @@ void xlstm_state_free(xlstm_state *s)
 
 void xlstm_state_reset(xlstm_state *s) { memset(s->buffer, 0, s->size * sizeof(real)); }
 
+size_t xlstm_state_bytes(const xlstm_state *s) { return s->size * sizeof(real); }
+
 static int check_model(const xlstm_model *m, const xlstm_state *s)
 {
     return s->model == m ? 0 : xlstm_fail("state: made for a different model");

@@ -301,6 +301,25 @@ static void test_thread_count_change(void)
 }
 
 /* the official init: recognisable values and distributions */
+/* The state's size: each mLSTM block's conv history, matrix memories, normalizers and
+ * stabilizers, each sLSTM block's conv history and 4 cell states, each buffer rounded up
+ * to 64 bytes. */
+static void test_state_bytes(void)
+{
+    xlstm_model *m = small_mixed_model();
+    const xlstm_config *c = xlstm_model_config(m);
+    size_t E = (size_t)c->mlstm.inner_dim, NH = (size_t)c->mlstm.num_heads, DH = E / NH, D = (size_t)c->embedding_dim;
+    int Ks = c->slstm.conv1d_kernel_size;
+    size_t floats = (size_t)(c->mlstm.conv1d_kernel_size - 1) * E + NH * DH * DH + E + NH /* block 0: mLSTM */
+                    + (Ks > 1 ? (size_t)(Ks - 1) * D : 0) + 4 * D;          /* block 1: sLSTM */
+    xlstm_state *s;
+    CHECK(xlstm_state_create(m, &s) == 0, "%s", xlstm_errmsg());
+    size_t bytes = xlstm_state_bytes(s), lo = floats * sizeof(xlstm_real), hi = lo + 6 * 60;
+    CHECK(bytes >= lo && bytes <= hi, "state of %zu bytes, want %zu to %zu", bytes, lo, hi);
+    xlstm_state_free(s);
+    xlstm_model_free(m);
+}
+
 static void test_init(void)
 {
     const char *json = "{\"vocab_size\": 256, \"num_blocks\": 4, \"embedding_dim\": 128, \"slstm_at\": [1],"
@@ -379,6 +398,7 @@ int main(void)
     RUN(test_bad_checkpoints);
     RUN(test_step_prefill_forward_agree);
     RUN(test_thread_count_change);
+    RUN(test_state_bytes);
     RUN(test_init);
     RUN(test_bad_inputs);
     char cmd[128];
