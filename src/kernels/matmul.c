@@ -169,7 +169,7 @@ static void prefetch_rows(const real *w, size_t ldw)
  * few cache lines, too few for the hardware prefetcher to follow. For a block of short rows
  * that lie back to back, dot_rows prefetches the whole next block while it computes this
  * one: the sLSTM step's 128-column maps (medium) then read at 0.65-0.85 of the
- * up-projection's rate instead of 0.54-0.66 (an instrumented driver, 8 runs alternating).
+ * up-projection's rate instead of 0.52-0.68 (an instrumented driver, 7 runs alternating).
  * Longer rows keep prefetch_rows: the whole next block of 512-column rows (16 KB) made the
  * up-projection slower. */
 #define GEMV_SHORT_ROW 256
