@@ -300,7 +300,6 @@ static void test_thread_count_change(void)
     xlstm_model_free(m);
 }
 
-/* the official init: recognisable values and distributions */
 /* The state's size: each mLSTM block's conv history, matrix memories, normalizers and
  * stabilizers, each sLSTM block's conv history and 4 cell states, each buffer rounded up
  * to 64 bytes. */
@@ -314,12 +313,14 @@ static void test_state_bytes(void)
                     + (Ks > 1 ? (size_t)(Ks - 1) * D : 0) + 4 * D;          /* block 1: sLSTM */
     xlstm_state *s;
     CHECK(xlstm_state_create(m, &s) == 0, "%s", xlstm_errmsg());
+    /* 6 buffers, each padded by less than 64 bytes */
     size_t bytes = xlstm_state_bytes(s), lo = floats * sizeof(xlstm_real), hi = lo + 6 * 60;
     CHECK(bytes >= lo && bytes <= hi, "state of %zu bytes, want %zu to %zu", bytes, lo, hi);
     xlstm_state_free(s);
     xlstm_model_free(m);
 }
 
+/* the official init: recognisable values and distributions */
 static void test_init(void)
 {
     const char *json = "{\"vocab_size\": 256, \"num_blocks\": 4, \"embedding_dim\": 128, \"slstm_at\": [1],"
