@@ -35,7 +35,7 @@ else
   CFLAGS_BASE += -Wno-unknown-pragmas
 endif
 
-LIB_SRC  := $(wildcard src/*.c src/kernels/*.c src/io/*.c src/model/*.c)
+LIB_SRC  := $(wildcard src/*.c src/kernels/*.c src/io/*.c src/models/*.c src/models/*/*.c src/train/*.c)
 CLI_SRC  := $(wildcard src/cli/*.c)
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 
@@ -53,10 +53,10 @@ all: config $(BUILD)/libxlstm.a $(BUILD)/xlstm
 config:
 	@echo "xlstm.c build: CC=$(CC) BLAS=$(if $(HAVE_BLAS),openblas,none (portable C matmul; slower)) OpenMP=$(if $(HAVE_OMP),yes,no (single thread))"
 
-$(BUILD)/f32/%.o: %.c $(wildcard include/*.h src/*.h src/*/*.h)
+$(BUILD)/f32/%.o: %.c $(wildcard include/*.h src/*.h src/*/*.h src/*/*/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -c $< -o $@
-$(BUILD)/f64/%.o: %.c $(wildcard include/*.h src/*.h src/*/*.h)
+$(BUILD)/f64/%.o: %.c $(wildcard include/*.h src/*.h src/*/*.h src/*/*/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -DXLSTM_DOUBLE -c $< -o $@
 
@@ -97,7 +97,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_SEED ?= 1
 FUZZ_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -O1 -g -Iinclude -Isrc -Wno-unknown-pragmas \
               -fsanitize=fuzzer-no-link,address,undefined
-build-fuzz/obj/%.o: %.c $(wildcard include/*.h src/*.h src/*/*.h)
+build-fuzz/obj/%.o: %.c $(wildcard include/*.h src/*.h src/*/*.h src/*/*/*.h)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -c $< -o $@
 build-fuzz/%: fuzz/%.c $(LIB_SRC:%.c=build-fuzz/obj/%.o) build-fuzz/obj/src/cli/data.o

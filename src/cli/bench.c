@@ -18,7 +18,7 @@
 #endif
 
 #include "cli.h"
-#include "optim.h"
+#include "train/optim.h"
 #include "common.h"
 #include "kernels/matmul.h"
 

@@ -28,7 +28,7 @@
 #include "common.h"
 #include "cli/data.h"
 #include "cli/model_arg.h"
-#include "cli/optim.h"
+#include "train/optim.h"
 #include "cli/position_loss.h"
 #include "cli/svg_plot.h"
 #include "cli/tasks.h"

@@ -8,7 +8,7 @@
 
 #include "cli.h"
 #include "model_arg.h"
-#include "sample.h"
+#include "train/sample.h"
 
 #define BYTE_VOCAB 256
 #define EMPTY_PROMPT_TOKEN 10 /* '\n': where a generation with no prompt starts */

@@ -13,7 +13,7 @@
 
 #include "cli.h"
 #include "data.h"
-#include "model/checkpoint.h"
+#include "models/xlstm/checkpoint.h"
 #include "model_arg.h"
 
 /* A checkpoint with a config from a separate JSON file: the tensors are read exactly as

@@ -20,7 +20,7 @@
 
 #include "xlstm.h"
 #include "rng.h"
-#include "cli/optim.h"
+#include "train/optim.h"
 
 typedef struct {
     int64_t step;     /* optimizer steps done */

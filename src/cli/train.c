@@ -28,10 +28,10 @@
 #include "cli/data.h"
 #include "cli/metrics.h"
 #include "cli/model_arg.h"
-#include "cli/optim.h"
+#include "train/optim.h"
 #include "cli/presets.h"
 #include "cli/run_dir.h"
-#include "cli/sample.h"
+#include "train/sample.h"
 #include "io/json.h"
 #include "rng.h"
 

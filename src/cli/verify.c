@@ -11,8 +11,8 @@
 #include "io/json.h"
 #include "io/safetensors.h"
 #include "kernels/split.h"
-#include "model/checkpoint.h"
-#include "model/model.h"
+#include "models/xlstm/checkpoint.h"
+#include "models/xlstm/model.h"
 
 /* Tolerances (norm-wise relative error, see rel_err): outputs, losses and activations, and
  * the step and chunkwise forms against the parallel one, within 1e-5; gradients within

@@ -1,5 +1,5 @@
 /* split.h — how the column-parallel reductions (dw of norms, conv, headwise) cut their
- * columns into tasks, and the per-thread partial sums of the fused row passes (src/model). */
+ * columns into tasks, and the per-thread partial sums of the fused row passes (src/models/xlstm). */
 #ifndef XLSTM_SPLIT_H
 #define XLSTM_SPLIT_H
 

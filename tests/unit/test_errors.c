@@ -21,7 +21,6 @@
 #include "io/safetensors.h"
 #include "test.h"
 #include "cli/error_line.c"
-#include "cli/optim.c"
 #include "cli/run_dir.c"
 
 static const char *CONFIG = "{\"vocab_size\": 256, \"num_blocks\": 2, \"embedding_dim\": 16, \"slstm_at\": [1], "

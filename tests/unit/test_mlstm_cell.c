@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/model/mlstm_cell.h"
+#include "models/xlstm/mlstm_cell.h"
 #include "test.h"
 
 /* TOL_PAR: parallel vs chunkwise with the official eps. Their stabilizers differ in rows where

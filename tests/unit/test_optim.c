@@ -1,12 +1,12 @@
-/* test_optim.c — the training optimizer of `xlstm train` (src/cli/optim.c, compiled in
- * here: the CLI modules are not part of the library): the warmup + cosine schedule, two
+/* test_optim.c — the training optimizer of libxlstm (src/train/optim.c): the warmup + cosine schedule, two
  * AdamW steps and a decay-only step against values worked out by hand from the formulas,
  * and clipping by global norm. */
 #include <math.h>
 #include <string.h>
 
 #include "test.h"
-#include "cli/optim.c"
+#include "common.h"
+#include "train/optim.h"
 
 /* warmup 10, cosine from step 10 to 110, 1e-3 down to 1e-4 */
 static void test_lr_schedule(void)

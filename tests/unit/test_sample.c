@@ -1,9 +1,8 @@
-/* test_sample.c — the next-token sampler of the CLI (src/cli/sample.c, compiled in here:
- * the test programs link only the library): top-k, top-p, temperature, greedy, seeds, and
- * the frequencies of many draws. */
+/* test_sample.c — the next-token sampler of libxlstm (src/train/sample.c): top-k, top-p,
+ * temperature, greedy, seeds, and the frequencies of many draws. */
 #include <string.h>
 
-#include "cli/sample.c"
+#include "train/sample.h"
 #include "test.h"
 
 /* probabilities 0.5, 0.2, 0.15, 0.1, 0.05 as logits (log p + 3, in a shuffled order) */

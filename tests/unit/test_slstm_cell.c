@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/model/slstm_cell.h"
+#include "models/xlstm/slstm_cell.h"
 #include "../../src/rng.h"
 #include "test.h"
 

@@ -5,7 +5,7 @@
 #ifndef XLSTM_MODEL_H
 #define XLSTM_MODEL_H
 
-#include "../common.h"
+#include "common.h"
 #include "arena.h"
 #include "layers.h"
 

@@ -4,7 +4,7 @@
 #define XLSTM_CHECKPOINT_H
 
 #include "model.h"
-#include "../io/safetensors.h"
+#include "io/safetensors.h"
 
 /* Read every tensor of the table from f under `prefix` + official name into base
  * (converting the sLSTM layouts of the given backend into ours). Missing tensors, wrong

@@ -7,7 +7,7 @@
 
 #include "layers.h"
 #include "slstm_cell.h"
-#include "../kernels/ops.h"
+#include "kernels/ops.h"
 
 slstm_dims slstm_dims_of(const xlstm_config *cfg)
 {

@@ -18,7 +18,7 @@
 #ifndef XLSTM_MLSTM_CELL_H
 #define XLSTM_MLSTM_CELL_H
 
-#include "../common.h"
+#include "common.h"
 
 /* Added to the stabilized denominator, outside the max (official value). */
 #define MLSTM_EPS 1e-6

@@ -7,9 +7,9 @@
 #include <string.h>
 
 #include "model.h"
-#include "../kernels/matmul.h"
-#include "../kernels/ops.h"
-#include "../kernels/split.h"
+#include "kernels/matmul.h"
+#include "kernels/ops.h"
+#include "kernels/split.h"
 
 static void walk_lm_cb(param_walk *w, void *ctx)
 {

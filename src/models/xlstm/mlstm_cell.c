@@ -13,9 +13,9 @@
 
 #include <string.h>
 
-#include "../kernels/matmul.h"
-#include "../kernels/ops.h"
-#include "../kernels/split.h"
+#include "kernels/matmul.h"
+#include "kernels/ops.h"
+#include "kernels/split.h"
 
 typedef struct {
     int B, T, NH, DH, E; /* E = NH*DH: the row stride of q, k, v, h */

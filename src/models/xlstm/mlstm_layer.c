@@ -7,9 +7,9 @@
 
 #include "layers.h"
 #include "mlstm_cell.h"
-#include "../kernels/matmul.h"
-#include "../kernels/ops.h"
-#include "../kernels/split.h"
+#include "kernels/matmul.h"
+#include "kernels/ops.h"
+#include "kernels/split.h"
 
 mlstm_dims mlstm_dims_of(const xlstm_config *cfg)
 {

@@ -21,8 +21,8 @@
 #ifndef XLSTM_SLSTM_CELL_H
 #define XLSTM_SLSTM_CELL_H
 
-#include "../common.h"
-#include "../kernels/matmul.h"
+#include "common.h"
+#include "kernels/matmul.h"
 
 /* Reals the forward saves for the backward (plus the backward's scratch), in this order:
  *   states [T+1, 4, B, D]  (y, c, n, m) before step 0 and after every step;

@@ -1,8 +1,8 @@
 /* ffn.c — the gated feed-forward of the sLSTM block:
  *   [gate | up] = proj_up(x); y = proj_down(act(gate) * up). */
 #include "layers.h"
-#include "../kernels/matmul.h"
-#include "../kernels/ops.h"
+#include "kernels/matmul.h"
+#include "kernels/ops.h"
 
 ffn_dims ffn_dims_of(const xlstm_config *cfg)
 {

@@ -4,7 +4,7 @@
 #ifndef XLSTM_ARENA_H
 #define XLSTM_ARENA_H
 
-#include "../common.h"
+#include "common.h"
 
 typedef struct {
     real *base;   /* NULL while measuring */

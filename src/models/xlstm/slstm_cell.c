@@ -16,8 +16,8 @@
 
 #include <string.h>
 
-#include "../kernels/matmul.h"
-#include "../kernels/ops.h"
+#include "kernels/matmul.h"
+#include "kernels/ops.h"
 
 typedef struct {
     int B, T, NH, DH, D;

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "model.h"
-#include "../rng.h"
+#include "rng.h"
 
 static void fill_normal(real *p, size_t n, double std, xrng *r)
 {

@@ -2,7 +2,7 @@
 #include <tgmath.h>
 
 #include "common.h"
-#include "cli/optim.h"
+#include "train/optim.h"
 
 #define PI 3.14159265358979323846
 /* Parameters above which an update runs on all threads. */

@@ -5,7 +5,7 @@
 #ifndef XLSTM_LAYERS_H
 #define XLSTM_LAYERS_H
 
-#include "../common.h"
+#include "common.h"
 #include "arena.h"
 
 /* ---------------------------------------------------------------- shapes */
