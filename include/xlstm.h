@@ -97,7 +97,13 @@ int xlstm_config_validate(xlstm_config *cfg);
 /* Write the config as official JSON into a malloc'd string (caller frees). */
 int xlstm_config_to_json(const xlstm_config *cfg, char **out);
 
-/* ---------------------------------------------------------------- model */
+/* ---------------------------------------------------------------- the language-model interface
+ *
+ * Every architecture (xlstm_architecture_name) is a model of this one interface: a
+ * parameter table with official names and weight-decay groups in one contiguous buffer,
+ * forward with loss, backward, recurrent inference, and checkpoints. A model is created
+ * from a config JSON whose "architecture" field names the architecture ("xlstm", the
+ * paper's xLSTM[a:b], when the field is absent: an official xLSTMLMModelConfig). */
 
 typedef struct xlstm_model xlstm_model;
 
@@ -111,31 +117,48 @@ typedef struct {
     int weight_decay;          /* official optimizer group: 1 = decay */
 } xlstm_tensor;
 
-/* How the mLSTM is computed over a sequence in forward/backward. */
-enum xlstm_mlstm_form { XLSTM_MLSTM_CHUNKWISE, XLSTM_MLSTM_PARALLEL };
-
-int xlstm_model_create(xlstm_model **out, const xlstm_config *cfg);
+/* The registered architectures: how many, and the name of the i-th (NULL if out of range). */
+int xlstm_architecture_count(void);
+const char *xlstm_architecture_name(int i);
+/* Create a model (parameters uninitialized) from a config JSON text; the message of a
+ * refusal names the field. */
+int xlstm_model_create_json(xlstm_model **out, const char *json, size_t len);
 void xlstm_model_free(xlstm_model *m);
-const xlstm_config *xlstm_model_config(const xlstm_model *m);
-/* Official initialization schemes, reproducible from the seed. */
+/* The architecture's registry name. */
+const char *xlstm_model_architecture(const xlstm_model *m);
+/* The config as JSON (malloc'd into *out; the caller frees): what a checkpoint stores. */
+int xlstm_model_config_json(const xlstm_model *m, char **out);
+int xlstm_model_vocab_size(const xlstm_model *m);
+/* The training context length of the config (-1: unset); set records a run's context in the
+ * config that checkpoints store (T >= 1). */
+int xlstm_model_context_length(const xlstm_model *m);
+int xlstm_model_set_context_length(xlstm_model *m, int T);
+/* The architecture's official initialization, reproducible from the seed. */
 int xlstm_model_init(xlstm_model *m, uint64_t seed);
 
+/* Reals in the parameter buffer (the tensors plus alignment padding). */
 size_t xlstm_model_num_params(const xlstm_model *m);
+/* The number of parameters: the sum of the tensors' sizes. */
+size_t xlstm_model_param_count(const xlstm_model *m);
 xlstm_real *xlstm_model_params(xlstm_model *m);
 xlstm_real *xlstm_model_grads(xlstm_model *m);
 int xlstm_model_num_tensors(const xlstm_model *m);
 const xlstm_tensor *xlstm_model_tensor(const xlstm_model *m, int i);
 const xlstm_tensor *xlstm_model_find_tensor(const xlstm_model *m, const char *name);
 
-/* mLSTM form for forward/backward (default chunkwise, chunk 64). */
-int xlstm_model_set_mlstm_form(xlstm_model *m, int form, int chunk_size);
+/* How forward and backward compute a sequence, for architectures with a choice (others
+ * accept any value and ignore it): chunk >= 1 in chunks of that length (the xLSTM mLSTM's
+ * chunkwise form; default 64), 0 the parallel form. All forms give the same numbers up to
+ * rounding. */
+int xlstm_model_set_chunk_size(xlstm_model *m, int chunk);
 
 /* Forward over a batch of B sequences of T tokens (row-major [B, T]). targets may be NULL
  * (no loss); a target of -1 is ignored. *loss (if not NULL) receives the mean cross-entropy. */
 int xlstm_forward(xlstm_model *m, const int32_t *tokens, const int32_t *targets, int B, int T, float *loss);
 /* Logits [B, T, V] of the last forward. */
 const xlstm_real *xlstm_logits(const xlstm_model *m);
-/* Residual stream after block i, [B, T, D], of the last forward. */
+/* Residual stream after block i, [B, T, D], of the last forward (NULL: no such block, or an
+ * architecture without a residual stream). */
 const xlstm_real *xlstm_block_output(const xlstm_model *m, int block);
 /* Adds d(mean loss)/d(param) of the last forward (which had targets) into the gradients.
  * It reuses the logits buffer for their gradient: read xlstm_logits before it. A second
@@ -150,13 +173,18 @@ typedef struct xlstm_state xlstm_state;
 int xlstm_state_create(const xlstm_model *m, xlstm_state **out);
 void xlstm_state_free(xlstm_state *s);
 void xlstm_state_reset(xlstm_state *s);
+/* Copy src into dst (states of the same model): a snapshot to restore later. */
+int xlstm_state_copy(xlstm_state *dst, const xlstm_state *src);
 /* Bytes the state occupies: a sequence's memory beyond the model's, all of which each step
  * reads and rewrites (the mLSTM's matrix memories are most of it). */
 size_t xlstm_state_bytes(const xlstm_state *s);
 /* Feed one token; logits [V] (may be NULL) receive the next-token logits. Constant time
  * and memory per token. */
 int xlstm_step(xlstm_model *m, xlstm_state *s, int32_t token, xlstm_real *logits);
-/* Feed n tokens at once through the chunkwise form (equal to n steps); logits [V] of the
+/* Feed one token to each of n sequences (states[i] gets tokens[i]; distinct states);
+ * logits [n, V] (may be NULL). Equal to n calls of xlstm_step. */
+int xlstm_step_batch(xlstm_model *m, xlstm_state *const *states, const int32_t *tokens, int n, xlstm_real *logits);
+/* Feed n tokens at once through the sequence form (equal to n steps); logits [V] of the
  * last token (may be NULL). */
 int xlstm_prefill(xlstm_model *m, xlstm_state *s, const int32_t *tokens, int n, xlstm_real *logits);
 
@@ -165,9 +193,20 @@ int xlstm_prefill(xlstm_model *m, xlstm_state *s, const int32_t *tokens, int n, 
 /* Load a safetensors checkpoint with official names and the config JSON in
  * __metadata__["config"] (ours, or an official state_dict). */
 int xlstm_model_load(xlstm_model **out, const char *path);
-/* Write atomically (temporary file, fsync, rename) with official names and layouts.
+/* The same for a checkpoint saved without its config (an official state_dict): the config
+ * JSON text is given. */
+int xlstm_model_load_with_config(xlstm_model **out, const char *path, const char *json, size_t len);
+/* Write atomically (temporary file, fsync, rename) with official names and layouts, the
+ * config JSON in __metadata__["config"] and the architecture in ["architecture"].
  * extra_meta: optional NULL-terminated key, value, key, value ... list for __metadata__. */
 int xlstm_model_save(const xlstm_model *m, const char *path, const char *const *extra_meta);
+
+/* ---------------------------------------------------------------- the paper's xLSTM[a:b] */
+
+/* Create an xLSTM[a:b] model from a config built in C. */
+int xlstm_model_create(xlstm_model **out, const xlstm_config *cfg);
+/* Its config; NULL for a model of another architecture. */
+const xlstm_config *xlstm_model_config(const xlstm_model *m);
 
 #ifdef __cplusplus
 }

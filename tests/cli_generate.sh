@@ -150,7 +150,7 @@ expect_error eval_unknown_flag "unknown flag '--bogus'" "$XLSTM" eval --model "$
 expect_error generate_missing_config "nope.json" "$XLSTM" generate --model "$M" --config "$tmp/nope.json" --prompt hi
 expect_error eval_missing_config "nope.json" "$XLSTM" eval --model "$M" --config "$tmp/nope.json" --data "$tmp/text.txt"
 echo '{"vocab_size": 256,' > "$tmp/badjson.json"
-expect_error generate_bad_config "badjson.json: config: not valid JSON" "$XLSTM" generate --model "$M" --config "$tmp/badjson.json" --prompt hi
+expect_error generate_bad_config "config: not valid JSON" "$XLSTM" generate --model "$M" --config "$tmp/badjson.json" --prompt hi
 expect_error generate_model_not_a_file "neither a run directory nor a checkpoint file" "$XLSTM" generate --model /dev/null --prompt hi
 if [ -w /dev/full ]; then
     expect_error generate_stdout_full "cannot write to standard output" \

@@ -13,26 +13,18 @@
 
 #include "cli.h"
 #include "data.h"
-#include "models/xlstm/checkpoint.h"
 #include "model_arg.h"
 
-/* A checkpoint with a config from a separate JSON file: the tensors are read exactly as
- * xlstm_model_load reads them (official names and the config's sLSTM layout). */
+/* A checkpoint with a config from a separate JSON file (an official state_dict). */
 static xlstm_model *load_with_config(const char *path, const char *config_json)
 {
     uint8_t *json;
     size_t len;
     if (text_load(config_json, &json, &len) != 0) die("%s", xlstm_errmsg());
-    xlstm_config cfg;
-    if (xlstm_config_parse(&cfg, (const char *)json, len) != 0) die("%s: %s", config_json, xlstm_errmsg());
-    free(json);
-    st_file f;
-    if (st_open(&f, path) != 0) die("%s", xlstm_errmsg());
     xlstm_model *m;
-    if (xlstm_model_create(&m, &cfg) != 0) die("%s: %s", config_json, xlstm_errmsg());
-    if (params_load(&m->table, m->params, &f, "", cfg.slstm.backend, cfg.slstm.num_heads, cfg.tie_weights) != 0)
-        die("%s (config from %s)", xlstm_errmsg(), config_json);
-    st_close(&f);
+    if (xlstm_model_load_with_config(&m, path, (const char *)json, len) != 0)
+        die("%s (with the config of %s)", xlstm_errmsg(), config_json);
+    free(json);
     return m;
 }
 

@@ -598,7 +598,7 @@ static void setup(trainer *tr, int given[NSPECS], json_value *saved_args)
         die("train: --batch-size %ld x --context %ld is too large", o->batch, o->context);
 
     load_corpus(&tr->data, o);
-    if (xlstm_model_set_mlstm_form(tr->m, XLSTM_MLSTM_CHUNKWISE, (int)o->chunk) != 0) die("train: %s", xlstm_errmsg());
+    if (xlstm_model_set_chunk_size(tr->m, (int)o->chunk) != 0) die("train: %s", xlstm_errmsg());
     tr->tokens = xlstm_alloc((size_t)(o->batch * o->context), sizeof(int32_t), "batch tokens");
     tr->targets = xlstm_alloc((size_t)(o->batch * o->context), sizeof(int32_t), "batch targets");
     if (!tr->tokens || !tr->targets) die("train: %s", xlstm_errmsg());

@@ -11,6 +11,7 @@
 #include "io/json.h"
 #include "io/safetensors.h"
 #include "kernels/split.h"
+#include "models/models.h"
 #include "models/xlstm/checkpoint.h"
 #include "models/xlstm/model.h"
 
@@ -100,14 +101,33 @@ static real *read_ref(const st_file *f, const char *name, size_t want_numel)
     return p;
 }
 
-static void check_grads(report *r, const param_table *t, const real *grads, const char *form)
+/* The gradient of tensor x (file_layout: already in the layout of the file) against the
+ * file's "grad." + its name. */
+static void check_grad(report *r, const xlstm_tensor *x, const real *file_layout, const char *form)
 {
     char ref_name[320], label[360];
-    for (int i = 0; i < t->n; i++) {
-        const xlstm_tensor *x = &t->tensors[i];
-        snprintf(ref_name, sizeof ref_name, "grad.%s", x->name);
-        snprintf(label, sizeof label, "%s %s", form, ref_name);
-        check(r, label, ref_name, grads + x->offset, TOL_GRAD, GRAD_FLOOR, form[0] == 'p' ? ref_name : NULL);
+    snprintf(ref_name, sizeof ref_name, "grad.%s", x->name);
+    snprintf(label, sizeof label, "%s %s", form, ref_name);
+    check(r, label, ref_name, file_layout, TOL_GRAD, GRAD_FLOOR, form[0] == 'p' ? ref_name : NULL);
+}
+
+static real *grad_buffer(size_t n)
+{
+    real *g = malloc((n ? n : 1) * sizeof *g);
+    if (!g) die("verify: out of memory");
+    return g;
+}
+
+/* Every gradient of m, compared in the layout of the file (an official sLSTM `cuda` layout
+ * stores its kernel and bias permuted). */
+static void check_grads(report *r, xlstm_model *m, const char *form)
+{
+    for (int i = 0; i < xlstm_model_num_tensors(m); i++) {
+        const xlstm_tensor *x = xlstm_model_tensor(m, i);
+        real *g = grad_buffer(x->numel);
+        model_tensor_to_file(m, i, xlstm_model_grads(m), g);
+        check_grad(r, x, g, form);
+        free(g);
     }
 }
 
@@ -115,15 +135,12 @@ static void check_grads(report *r, const param_table *t, const real *grads, cons
 
 static void verify_lm(report *r, const st_file *f, const char *cfg_json)
 {
-    xlstm_config cfg;
     xlstm_model *m;
-    if (xlstm_config_parse(&cfg, cfg_json, strlen(cfg_json)) != 0) die("%s: %s", f->label, xlstm_errmsg());
-    if (xlstm_model_create(&m, &cfg) != 0) die("%s: %s", f->label, xlstm_errmsg());
-    if (params_load(&m->table, m->params, f, "param.", cfg.slstm.backend, cfg.slstm.num_heads, 0) != 0)
-        die("%s", xlstm_errmsg());
+    if (xlstm_model_create_json(&m, cfg_json, strlen(cfg_json)) != 0) die("%s: %s", f->label, xlstm_errmsg());
+    if (model_load_params(m, f, "param.") != 0) die("%s", xlstm_errmsg());
     const st_entry *ids_e = st_find(f, "input.ids");
     if (!ids_e || ids_e->ndim != 2) die("%s: 'input.ids' must be a [B, T] tensor", f->label);
-    int B = (int)ids_e->shape[0], T = (int)ids_e->shape[1], N = B * T, V = cfg.vocab_size;
+    int B = (int)ids_e->shape[0], T = (int)ids_e->shape[1], N = B * T, V = xlstm_model_vocab_size(m);
     int64_t *ids64 = malloc((size_t)N * 2 * sizeof *ids64);
     int32_t *ids = malloc((size_t)N * 2 * sizeof *ids), *targets = ids + N;
     if (!ids64 || !ids) die("verify: out of memory");
@@ -140,18 +157,14 @@ static void verify_lm(report *r, const st_file *f, const char *cfg_json)
     real *parallel_logits = malloc((size_t)N * V * sizeof *parallel_logits);
     if (!parallel_logits) die("verify: out of memory");
 
-    /* the official training forward: the parallel form; then chunkwise with a chunk that
-     * divides T and one that does not */
-    int chunks[2] = {T >= 4 ? T / 4 : 1, T > 6 ? 5 : 2};
+    /* the official training forward: the parallel form (chunk 0); then chunkwise with a
+     * chunk that divides T and one that does not */
+    const int chunks[3] = {0, T >= 4 ? T / 4 : 1, T > 6 ? 5 : 2};
     for (int pass = 0; pass < 3; pass++) {
         char form[32];
-        if (pass == 0) {
-            xlstm_model_set_mlstm_form(m, XLSTM_MLSTM_PARALLEL, 0);
-            snprintf(form, sizeof form, "parallel");
-        } else {
-            xlstm_model_set_mlstm_form(m, XLSTM_MLSTM_CHUNKWISE, chunks[pass - 1]);
-            snprintf(form, sizeof form, "chunkwise(%d)", chunks[pass - 1]);
-        }
+        if (xlstm_model_set_chunk_size(m, chunks[pass]) != 0) die("verify: %s", xlstm_errmsg());
+        if (pass == 0) snprintf(form, sizeof form, "parallel");
+        else snprintf(form, sizeof form, "chunkwise(%d)", chunks[pass]);
         float loss;
         xlstm_zero_grad(m);
         if (xlstm_forward(m, ids, targets, B, T, &loss) != 0) die("%s", xlstm_errmsg());
@@ -163,14 +176,15 @@ static void verify_lm(report *r, const st_file *f, const char *cfg_json)
         check(r, label, "output.loss", &loss_r, TOL_OUT, 0, pass == 0 ? "output.loss" : NULL);
         if (pass == 0) {
             memcpy(parallel_logits, xlstm_logits(m), (size_t)N * V * sizeof(real));
-            for (int i = 0; i < cfg.num_blocks; i++) {
-                char name[64];
-                snprintf(name, sizeof name, "act.block.%d", i);
-                if (st_find(f, name)) check(r, name, name, xlstm_block_output(m, i), TOL_OUT, 0, name);
+            char name[64];
+            for (int i = 0; snprintf(name, sizeof name, "act.block.%d", i), st_find(f, name); i++) {
+                const real *out = xlstm_block_output(m, i);
+                if (!out) die("%s: the model has no block %d, which '%s' describes", f->label, i, name);
+                check(r, name, name, out, TOL_OUT, 0, name);
             }
         }
         if (xlstm_backward(m) != 0) die("%s", xlstm_errmsg());
-        check_grads(r, &m->table, m->grads, form);
+        check_grads(r, m, form);
     }
 
     /* the recurrent step, token by token; and prefill of the first half then steps */
@@ -364,7 +378,12 @@ static void verify_layer(report *r, const st_file *f, const char *cfg_json, int 
         if (rc != 0) die("verify: %s", xlstm_errmsg());
         snprintf(label, sizeof label, "%s grad.input.x", fname);
         check(r, label, "grad.input.x", dx, TOL_GRAD, GRAD_FLOOR, pass == 0 ? "grad.input.x" : NULL);
-        check_grads(r, &t, grads, fname);
+        for (int i = 0; i < t.n; i++) {
+            real *gx = grad_buffer(t.tensors[i].numel);
+            tensor_to_file(&t.tensors[i], grads, cfg.slstm.backend, cfg.slstm.num_heads, gx);
+            check_grad(r, &t.tensors[i], gx, fname);
+            free(gx);
+        }
         xlstm_free(abuf);
         xlstm_free(gbuf);
     }

@@ -229,6 +229,7 @@ static const struct {
     int rule;
     const char *only; /* for ONLY: the one accepted value, as JSON */
 } ignored_fields[] = {
+    {"architecture", AT_TOP, ONLY, "\"xlstm\""}, /* the model interface's name of this config's architecture */
     {"_block_map", AT_TOP, ANY_STRING, NULL},
     {"add_embedding_dropout", AT_TOP, ANY_BOOL, NULL}, /* harmless: dropout must be 0 */
     {"dropout", AT_TOP | AT_LAYER | AT_SLSTM, ONLY, "0"},

@@ -61,7 +61,7 @@ static float *logits_of(xlstm_model *m)
 {
     int N;
     int32_t *ids = ref_ids("input.ids", &N);
-    xlstm_model_set_mlstm_form(m, XLSTM_MLSTM_PARALLEL, 0);
+    xlstm_model_set_chunk_size(m, 0);
     float *out = NULL;
     if (xlstm_forward(m, ids, NULL, 2, N / 2, NULL) == 0) {
         size_t n = (size_t)N * xlstm_model_config(m)->vocab_size;
@@ -384,8 +384,7 @@ static void test_bad_inputs(void)
     CHECK(xlstm_forward(m, tok, NULL, 1 << 20, 1 << 10, NULL) != 0 && strstr(xlstm_errmsg(), "activations: needs"),
           "%s", xlstm_errmsg());
     CHECK(xlstm_backward(m) != 0, "backward without a forward with targets");
-    CHECK(xlstm_model_set_mlstm_form(m, XLSTM_MLSTM_CHUNKWISE, 0) != 0, "chunk 0");
-    CHECK(xlstm_model_set_mlstm_form(m, 7, 64) != 0 && strstr(xlstm_errmsg(), "unknown form 7"), "%s", xlstm_errmsg());
+    CHECK(xlstm_model_set_chunk_size(m, -1) != 0 && strstr(xlstm_errmsg(), "chunk size"), "%s", xlstm_errmsg());
     xlstm_model_free(m);
 }
 

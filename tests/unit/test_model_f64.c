@@ -72,12 +72,12 @@ static double loss_at(xlstm_model *m, const int32_t *tok, const int32_t *tgt, in
 }
 
 /* For every tensor: directions along the gradient and random, FD vs the analytic value. */
-static void check_model_grads(const char *json, int form, int chunk, int B, int T, double *worst)
+static void check_model_grads(const char *json, int chunk, int B, int T, double *worst)
 {
     xlstm_model *m = make_model(json, 7);
     CHECK(m != NULL, "model");
     if (!m) return;
-    CHECK(xlstm_model_set_mlstm_form(m, form, chunk) == 0, "%s", xlstm_errmsg());
+    CHECK(xlstm_model_set_chunk_size(m, chunk) == 0, "%s", xlstm_errmsg());
     int V = xlstm_model_config(m)->vocab_size, N = B * T;
     int32_t *tok = malloc(N * sizeof *tok), *tgt = malloc(N * sizeof *tgt);
     xrng r;
@@ -116,8 +116,8 @@ static void check_model_grads(const char *json, int form, int chunk, int B, int 
             double scale = gn * un > 1e-9 ? gn * un : 1e-9;
             double err = fabs(fd - gu) / scale;
             if (err > *worst) *worst = err;
-            CHECK(err <= FD_TOL, "%s (form %d, chunk %d, dir %d): fd %.10g vs analytic %.10g (rel %.2e)", t->name,
-                  form, chunk, dir, fd, gu, err);
+            CHECK(err <= FD_TOL, "%s (chunk %d, dir %d): fd %.10g vs analytic %.10g (rel %.2e)", t->name, chunk,
+                  dir, fd, gu, err);
         }
     }
     free(g), free(u), free(tok), free(tgt);
@@ -126,10 +126,10 @@ static void check_model_grads(const char *json, int form, int chunk, int B, int 
 
 static double worst_err;
 
-static void test_mixed_parallel(void) { check_model_grads(CONFIG_MIXED, XLSTM_MLSTM_PARALLEL, 0, 2, 9, &worst_err); }
-static void test_mixed_chunkwise(void) { check_model_grads(CONFIG_MIXED, XLSTM_MLSTM_CHUNKWISE, 4, 2, 9, &worst_err); }
-static void test_slstm_tied_no_conv(void) { check_model_grads(CONFIG_SLSTM_TIED, XLSTM_MLSTM_CHUNKWISE, 64, 3, 6, &worst_err); }
-static void test_mlstm_only_chunk1(void) { check_model_grads(CONFIG_MLSTM, XLSTM_MLSTM_CHUNKWISE, 1, 1, 7, &worst_err); }
+static void test_mixed_parallel(void) { check_model_grads(CONFIG_MIXED, 0, 2, 9, &worst_err); }
+static void test_mixed_chunkwise(void) { check_model_grads(CONFIG_MIXED, 4, 2, 9, &worst_err); }
+static void test_slstm_tied_no_conv(void) { check_model_grads(CONFIG_SLSTM_TIED, 64, 3, 6, &worst_err); }
+static void test_mlstm_only_chunk1(void) { check_model_grads(CONFIG_MLSTM, 1, 1, 7, &worst_err); }
 
 int main(void)
 {

@@ -1,5 +1,6 @@
 /* test_sample.c — the next-token sampler of libxlstm (src/train/sample.c): top-k, top-p,
  * temperature, greedy, seeds, and the frequencies of many draws. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "train/sample.h"

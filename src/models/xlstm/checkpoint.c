@@ -52,6 +52,19 @@ static int needs_layout(const xlstm_tensor *t, int backend)
     return backend == XLSTM_BACKEND_CUDA && (is_slstm_recurrent_kernel(t->name) || is_slstm_bias(t->name));
 }
 
+void tensor_to_file(const xlstm_tensor *t, const real *buffer, int backend, int slstm_heads, real *out)
+{
+    if (needs_layout(t, backend))
+        slstm_layout_convert(out, buffer + t->offset, t, slstm_heads, 1);
+    else
+        memcpy(out, buffer + t->offset, t->numel * sizeof(real));
+}
+
+void lm_tensor_to_file(const lm_model *m, const xlstm_tensor *t, const real *buffer, real *out)
+{
+    tensor_to_file(t, buffer, m->cfg.slstm.backend, m->cfg.slstm.num_heads, out);
+}
+
 /* The stored shape of a tensor: the cuda kernel is [NH, DH, 4*DH]. */
 static void stored_shape(const xlstm_tensor *t, int backend, int64_t shape[4])
 {
@@ -130,45 +143,12 @@ int params_load(const param_table *t, real *base, const st_file *f, const char *
     return 0;
 }
 
-int xlstm_model_load(xlstm_model **out, const char *path)
-{
-    *out = NULL;
-    st_file f;
-    if (st_open(&f, path) != 0) return -1;
-    const char *cfg_json = st_meta(&f, "config");
-    if (!cfg_json) {
-        xlstm_fail("%s: no __metadata__ \"config\" (a checkpoint needs its model config)", path);
-        st_close(&f);
-        return -1;
-    }
-    xlstm_config cfg;
-    xlstm_model *m = NULL;
-    if (xlstm_config_parse(&cfg, cfg_json, strlen(cfg_json)) != 0) {
-        char msg[512];
-        snprintf(msg, sizeof msg, "%s", xlstm_errmsg());
-        xlstm_fail("%s: %s", path, msg);
-        st_close(&f);
-        return -1;
-    }
-    int rc = xlstm_model_create(&m, &cfg);
-    if (rc == 0) rc = params_load(&m->table, m->params, &f, "", cfg.slstm.backend, cfg.slstm.num_heads, cfg.tie_weights);
-    st_close(&f);
-    if (rc != 0) {
-        xlstm_model_free(m);
-        return -1;
-    }
-    *out = m;
-    return 0;
-}
-
-int xlstm_model_save(const xlstm_model *m, const char *path, const char *const *extra_meta)
+int lm_save(const lm_model *m, const char *path, const char *const *meta)
 {
     const param_table *t = &m->table;
     int backend = m->cfg.slstm.backend, n = 0, rc = -1;
     st_out_tensor *out = calloc((size_t)t->n + 1, sizeof *out);
     real **converted = calloc((size_t)t->n, sizeof *converted);
-    char *cfg_json = NULL;
-    const char **meta = NULL;
     if (!out || !converted) {
         xlstm_fail("%s: out of memory", path);
         goto done;
@@ -188,7 +168,7 @@ int xlstm_model_save(const xlstm_model *m, const char *path, const char *const *
                 xlstm_fail("%s: out of memory", path);
                 goto done;
             }
-            slstm_layout_convert(converted[i], m->params + x->offset, x, m->cfg.slstm.num_heads, 1);
+            lm_tensor_to_file(m, x, m->params, converted[i]);
             o->data = converted[i];
         }
         if (m->cfg.tie_weights && strcmp(x->name, "token_embedding.weight") == 0) {
@@ -198,22 +178,10 @@ int xlstm_model_save(const xlstm_model *m, const char *path, const char *const *
             h->name = "lm_head.weight";
         }
     }
-    if (xlstm_config_to_json(&m->cfg, &cfg_json) != 0) goto done;
-    int nextra = 0;
-    while (extra_meta && extra_meta[nextra]) nextra++;
-    if (!(meta = calloc((size_t)nextra + 3, sizeof *meta))) {
-        xlstm_fail("%s: out of memory", path);
-        goto done;
-    }
-    meta[0] = "config";
-    meta[1] = cfg_json;
-    for (int i = 0; i < nextra; i++) meta[2 + i] = extra_meta[i];
     rc = st_write(path, out, n, meta);
 done:
     for (int i = 0; converted && i < t->n; i++) free(converted[i]);
     free(converted);
     free(out);
-    free(cfg_json);
-    free(meta);
     return rc;
 }

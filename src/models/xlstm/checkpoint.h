@@ -14,6 +14,9 @@
 int params_load(const param_table *t, real *base, const st_file *f, const char *prefix, int backend, int slstm_heads,
                 int tied_head);
 
+/* Tensor t of buffer (parameters or gradients) in the layout of the backend's files. */
+void tensor_to_file(const xlstm_tensor *t, const real *buffer, int backend, int slstm_heads, real *out);
+
 /* Is this tensor an sLSTM recurrent kernel or bias, whose layout depends on the backend? */
 int is_slstm_recurrent_kernel(const char *name);
 int is_slstm_bias(const char *name);

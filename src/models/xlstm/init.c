@@ -92,7 +92,7 @@ static void init_ffn(const ffn_weights *w, ffn_dims d, int num_blocks, xrng *r)
     if (w->down_b) fill_const(w->down_b, d.D, 0);
 }
 
-int xlstm_model_init(xlstm_model *m, uint64_t seed)
+int lm_init(lm_model *m, uint64_t seed)
 {
     const xlstm_config *c = &m->cfg;
     xrng r;

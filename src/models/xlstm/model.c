@@ -13,14 +13,14 @@
 
 static void walk_lm_cb(param_walk *w, void *ctx)
 {
-    xlstm_model *m = ctx;
+    lm_model *m = ctx;
     walk_lm(w, &m->cfg, &m->w);
 }
 
-int xlstm_model_create(xlstm_model **out, const xlstm_config *cfg_in)
+int lm_create(lm_model **out, const xlstm_config *cfg_in)
 {
     *out = NULL;
-    xlstm_model *m = calloc(1, sizeof *m);
+    lm_model *m = calloc(1, sizeof *m);
     if (!m) return xlstm_fail("model: out of memory");
     m->cfg = *cfg_in;
     if (xlstm_config_validate(&m->cfg) != 0) goto fail;
@@ -52,7 +52,7 @@ int xlstm_model_create(xlstm_model **out, const xlstm_config *cfg_in)
     *out = m;
     return 0;
 fail:
-    xlstm_model_free(m);
+    lm_free(m);
     return -1;
 }
 
@@ -62,7 +62,7 @@ static void lm_scratch_free(lm_grad_scratch *s)
     memset(s, 0, sizeof *s);
 }
 
-void xlstm_model_free(xlstm_model *m)
+void lm_free(lm_model *m)
 {
     if (!m) return;
     lm_acts_free(m, &m->acts);
@@ -75,38 +75,18 @@ void xlstm_model_free(xlstm_model *m)
     free(m);
 }
 
-const xlstm_config *xlstm_model_config(const xlstm_model *m) { return &m->cfg; }
-size_t xlstm_model_num_params(const xlstm_model *m) { return m->table.n_params; }
-xlstm_real *xlstm_model_params(xlstm_model *m) { return m->params; }
-xlstm_real *xlstm_model_grads(xlstm_model *m) { return m->grads; }
-int xlstm_model_num_tensors(const xlstm_model *m) { return m->table.n; }
-const xlstm_tensor *xlstm_model_tensor(const xlstm_model *m, int i)
+int lm_set_chunk_size(lm_model *m, int chunk)
 {
-    return i >= 0 && i < m->table.n ? &m->table.tensors[i] : NULL;
-}
-const xlstm_tensor *xlstm_model_find_tensor(const xlstm_model *m, const char *name)
-{
-    return param_table_find(&m->table, name);
-}
-
-int xlstm_model_set_mlstm_form(xlstm_model *m, int form, int chunk_size)
-{
-    if (form != XLSTM_MLSTM_CHUNKWISE && form != XLSTM_MLSTM_PARALLEL)
-        return xlstm_fail("mlstm form: unknown form %d", form);
-    if (form == XLSTM_MLSTM_CHUNKWISE && chunk_size < 1)
-        return xlstm_fail("mlstm chunk size: must be >= 1, got %d", chunk_size);
-    if (m->form.parallel != (form == XLSTM_MLSTM_PARALLEL) || m->form.chunk != chunk_size)
+    if (m->form.parallel != (chunk == 0) || m->form.chunk != chunk)
         lm_acts_free(m, &m->acts); /* the cells' saved sizes depend on the form */
-    m->form.parallel = form == XLSTM_MLSTM_PARALLEL;
-    m->form.chunk = form == XLSTM_MLSTM_PARALLEL ? 1 : chunk_size;
+    m->form.parallel = chunk == 0;
+    m->form.chunk = chunk == 0 ? 1 : chunk;
     return 0;
 }
 
-void xlstm_zero_grad(xlstm_model *m) { memset(m->grads, 0, m->table.n_params * sizeof(real)); }
-
 /* ---------------------------------------------------------------- activations */
 
-static void lm_acts_bind(const xlstm_model *m, lm_acts *a, arena *ar, int B, int T, int train, int threads)
+static void lm_acts_bind(const lm_model *m, lm_acts *a, arena *ar, int B, int T, int train, int threads)
 {
     const xlstm_config *c = &m->cfg;
     size_t N = (size_t)B * T, ND = N * c->embedding_dim;
@@ -144,7 +124,7 @@ static void lm_acts_bind(const xlstm_model *m, lm_acts *a, arena *ar, int B, int
     }
 }
 
-int lm_acts_alloc(const xlstm_model *m, lm_acts *a, int B, int T, int train)
+int lm_acts_alloc(const lm_model *m, lm_acts *a, int B, int T, int train)
 {
     int L = m->cfg.num_blocks;
     memset(a, 0, sizeof *a);
@@ -187,7 +167,7 @@ int lm_acts_alloc(const xlstm_model *m, lm_acts *a, int B, int T, int train)
     return 0;
 }
 
-void lm_acts_free(const xlstm_model *m, lm_acts *a)
+void lm_acts_free(const lm_model *m, lm_acts *a)
 {
     (void)m;
     free(a->m);
@@ -201,7 +181,7 @@ void lm_acts_free(const xlstm_model *m, lm_acts *a)
     memset(a, 0, sizeof *a);
 }
 
-static int lm_scratch_alloc(const xlstm_model *m, lm_grad_scratch *s, int B, int T, int threads)
+static int lm_scratch_alloc(const lm_model *m, lm_grad_scratch *s, int B, int T, int threads)
 {
     size_t ND = (size_t)B * T * m->cfg.embedding_dim;
     for (int pass = 0; pass < 2; pass++) {
@@ -227,7 +207,7 @@ static void residual_add(real *out, const real *x, const real *y, size_t n)
     for (size_t j = 0; j < n; j++) out[j] = x[j] + y[j];
 }
 
-int lm_forward(const xlstm_model *m, lm_acts *a, const int32_t *tokens, int B, int T, lm_block_state *states)
+int lm_forward(const lm_model *m, lm_acts *a, const int32_t *tokens, int B, int T, lm_block_state *states)
 {
     const xlstm_config *c = &m->cfg;
     int D = c->embedding_dim, V = c->vocab_size, N = B * T;
@@ -265,11 +245,8 @@ int lm_forward(const xlstm_model *m, lm_acts *a, const int32_t *tokens, int B, i
     return 0;
 }
 
-int xlstm_forward(xlstm_model *m, const int32_t *tokens, const int32_t *targets, int B, int T, float *loss)
-{
-    if (B < 1 || T < 1) return xlstm_fail("forward: batch %d x length %d must both be >= 1", B, T);
-    if ((int64_t)B * T > INT_MAX)
-        return xlstm_fail("forward: batch %d x length %d is more than 2^31 - 1 tokens in one pass", B, T);
+int lm_forward_batch(lm_model *m, const int32_t *tokens, const int32_t *targets, int B, int T, float *loss)
+{ /* B, T >= 1 and B * T < 2^31: the interface checked them */
     int N = B * T, V = m->cfg.vocab_size, count;
     /* a failed or target-less forward leaves nothing for the backward */
     m->has_targets = 0;
@@ -293,9 +270,9 @@ int xlstm_forward(xlstm_model *m, const int32_t *tokens, const int32_t *targets,
     return 0;
 }
 
-const xlstm_real *xlstm_logits(const xlstm_model *m) { return m->acts.logits; }
+const real *lm_logits(const lm_model *m) { return m->acts.logits; }
 
-const xlstm_real *xlstm_block_output(const xlstm_model *m, int block)
+const real *lm_block_output(const lm_model *m, int block)
 {
     if (!m->acts.buffer || block < 0 || block >= m->cfg.num_blocks) return NULL;
     return m->acts.res + (size_t)(block + 1) * m->acts.B * m->acts.T * m->cfg.embedding_dim;
@@ -303,7 +280,7 @@ const xlstm_real *xlstm_block_output(const xlstm_model *m, int block)
 
 /* ---------------------------------------------------------------- backward */
 
-int xlstm_backward(xlstm_model *m)
+int lm_backward(lm_model *m)
 {
     lm_acts *a = &m->acts;
     if (!a->buffer || !a->train || !m->has_targets)

@@ -1,7 +1,7 @@
-/* model.h — the xLSTM language model: parameter table (official names, one contiguous
- * buffer), block structure, activations, and the internals shared by model.c (forward and
- * backward), params.c (names and layout), init.c, state.c (recurrent inference) and
- * checkpoint.c. */
+/* model.h — the paper's xLSTM[a:b] language model, the "xlstm" architecture of the
+ * model interface (arch.c): parameter table (official names, one contiguous buffer), block
+ * structure, activations, and the internals shared by model.c (forward and backward),
+ * params.c (names and layout), init.c, state.c (recurrent inference) and checkpoint.c. */
 #ifndef XLSTM_MODEL_H
 #define XLSTM_MODEL_H
 
@@ -84,7 +84,9 @@ int param_table_record(param_table *t, void (*fn)(param_walk *, void *), void *c
 void param_table_free(param_table *t);
 const xlstm_tensor *param_table_find(const param_table *t, const char *name);
 
-struct xlstm_model {
+typedef struct lm_model lm_model;
+
+struct lm_model {
     xlstm_config cfg;
     mlstm_dims md;
     slstm_dims sd;
@@ -99,11 +101,38 @@ struct xlstm_model {
 };
 
 /* model.c */
-int lm_acts_alloc(const xlstm_model *m, lm_acts *a, int B, int T, int train);
-void lm_acts_free(const xlstm_model *m, lm_acts *a);
+int lm_create(lm_model **out, const xlstm_config *cfg);
+void lm_free(lm_model *m);
+/* chunk >= 1: the chunkwise mLSTM in chunks of that length; 0: the parallel form */
+int lm_set_chunk_size(lm_model *m, int chunk);
+/* The forward of the interface (xlstm_forward; tokens checked) into m->acts. */
+int lm_forward_batch(lm_model *m, const int32_t *tokens, const int32_t *targets, int B, int T, float *loss);
+const real *lm_logits(const lm_model *m);
+const real *lm_block_output(const lm_model *m, int block);
+int lm_backward(lm_model *m);
+int lm_acts_alloc(const lm_model *m, lm_acts *a, int B, int T, int train);
+void lm_acts_free(const lm_model *m, lm_acts *a);
 /* The forward over tokens [B, T] into a->logits; states (one per block, B sequences) may be
  * NULL (fresh sequences) or carried recurrent states. */
 typedef struct lm_block_state { mlstm_state m; slstm_state s; } lm_block_state;
-int lm_forward(const xlstm_model *m, lm_acts *a, const int32_t *tokens, int B, int T, lm_block_state *states);
+int lm_forward(const lm_model *m, lm_acts *a, const int32_t *tokens, int B, int T, lm_block_state *states);
+
+/* init.c: the official initialization from the seed */
+int lm_init(lm_model *m, uint64_t seed);
+
+/* state.c: one sequence's recurrent state */
+typedef struct lm_state lm_state;
+int lm_state_create(const lm_model *m, lm_state **out);
+void lm_state_free(lm_state *s);
+void lm_state_reset(lm_state *s);
+void lm_state_copy(lm_state *dst, const lm_state *src);
+size_t lm_state_bytes(const lm_state *s);
+int lm_step(lm_model *m, lm_state *s, int32_t token, real *logits);
+int lm_prefill(lm_model *m, lm_state *s, const int32_t *tokens, int n, real *logits);
+
+/* checkpoint.c: write the parameters with official names and layouts, and the metadata */
+int lm_save(const lm_model *m, const char *path, const char *const *meta);
+/* Tensor t of buffer (the parameters or their gradients) in the checkpoint's layout. */
+void lm_tensor_to_file(const lm_model *m, const xlstm_tensor *t, const real *buffer, real *out);
 
 #endif

@@ -6,15 +6,15 @@
 
 #include "model.h"
 
-struct xlstm_state {
-    const xlstm_model *model;
+struct lm_state {
+    const lm_model *model;
     lm_block_state *blocks; /* [num_blocks] */
     real *buffer;
     size_t size;            /* reals in buffer */
     lm_acts step;           /* activations of one token */
 };
 
-static void state_bind(const xlstm_model *m, xlstm_state *s, arena *ar)
+static void state_bind(const lm_model *m, lm_state *s, arena *ar)
 {
     for (int i = 0; i < m->cfg.num_blocks; i++) {
         if (m->cfg.is_slstm[i])
@@ -24,10 +24,10 @@ static void state_bind(const xlstm_model *m, xlstm_state *s, arena *ar)
     }
 }
 
-int xlstm_state_create(const xlstm_model *m, xlstm_state **out)
+int lm_state_create(const lm_model *m, lm_state **out)
 {
     *out = NULL;
-    xlstm_state *s = calloc(1, sizeof *s);
+    lm_state *s = calloc(1, sizeof *s);
     if (!s || !(s->blocks = calloc((size_t)m->cfg.num_blocks, sizeof *s->blocks))) {
         free(s);
         return xlstm_fail("state: out of memory");
@@ -38,7 +38,7 @@ int xlstm_state_create(const xlstm_model *m, xlstm_state **out)
     s->size = ar.used;
     if (!(s->buffer = xlstm_alloc(ar.used, sizeof(real), "recurrent state")) ||
         lm_acts_alloc(m, &s->step, 1, 1, 0) != 0) {
-        xlstm_state_free(s);
+        lm_state_free(s);
         return -1;
     }
     ar.base = s->buffer;
@@ -48,7 +48,7 @@ int xlstm_state_create(const xlstm_model *m, xlstm_state **out)
     return 0;
 }
 
-void xlstm_state_free(xlstm_state *s)
+void lm_state_free(lm_state *s)
 {
     if (!s) return;
     lm_acts_free(s->model, &s->step);
@@ -57,27 +57,22 @@ void xlstm_state_free(xlstm_state *s)
     free(s);
 }
 
-void xlstm_state_reset(xlstm_state *s) { memset(s->buffer, 0, s->size * sizeof(real)); }
+void lm_state_reset(lm_state *s) { memset(s->buffer, 0, s->size * sizeof(real)); }
 
-size_t xlstm_state_bytes(const xlstm_state *s) { return s->size * sizeof(real); }
+void lm_state_copy(lm_state *dst, const lm_state *src) { memcpy(dst->buffer, src->buffer, src->size * sizeof(real)); }
 
-static int check_model(const xlstm_model *m, const xlstm_state *s)
+size_t lm_state_bytes(const lm_state *s) { return s->size * sizeof(real); }
+
+int lm_step(lm_model *m, lm_state *s, int32_t token, real *logits)
 {
-    return s->model == m ? 0 : xlstm_fail("state: made for a different model");
-}
-
-int xlstm_step(xlstm_model *m, xlstm_state *s, int32_t token, xlstm_real *logits)
-{
-    if (check_model(m, s) != 0 || lm_forward(m, &s->step, &token, 1, 1, s->blocks) != 0) return -1;
+    if (lm_forward(m, &s->step, &token, 1, 1, s->blocks) != 0) return -1;
     if (logits) memcpy(logits, s->step.logits, (size_t)m->cfg.vocab_size * sizeof(real));
     return 0;
 }
 
-int xlstm_prefill(xlstm_model *m, xlstm_state *s, const int32_t *tokens, int n, xlstm_real *logits)
+int lm_prefill(lm_model *m, lm_state *s, const int32_t *tokens, int n, real *logits)
 {
-    if (check_model(m, s) != 0) return -1;
-    if (n < 1) return xlstm_fail("prefill: need at least one token, got %d", n);
-    if (n == 1) return xlstm_step(m, s, tokens[0], logits);
+    if (n == 1) return lm_step(m, s, tokens[0], logits);
     lm_acts a;
     if (lm_acts_alloc(m, &a, 1, n, 0) != 0) return -1;
     int rc = lm_forward(m, &a, tokens, 1, n, s->blocks);
