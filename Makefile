@@ -38,12 +38,14 @@ endif
 LIB_SRC  := $(wildcard src/*.c src/kernels/*.c src/io/*.c src/models/*.c src/models/*/*.c src/train/*.c)
 CLI_SRC  := $(wildcard src/cli/*.c)
 TEST_SRC := $(wildcard tests/unit/test_*.c)
+EXAMPLE_SRC := $(wildcard examples/*.c)
 
 OBJ32 := $(LIB_SRC:%.c=$(BUILD)/f32/%.o)
 OBJ64 := $(LIB_SRC:%.c=$(BUILD)/f64/%.o)
 CLIOBJ := $(CLI_SRC:%.c=$(BUILD)/f32/%.o)
 # tests named test_*_f64.c run the double-precision build of the library
 TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRC))
 
 .PHONY: all test asan clean config bench fuzz
 # keep intermediate objects of the chained fuzz rules
@@ -78,7 +80,12 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(BUILD)/libxlstm.a $(CLI_SRC
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -o $@ $< $(BUILD)/libxlstm.a $(LDLIBS_BASE)
 
-test: all $(TESTS)
+# the examples see only the public header (-Iinclude, no -Isrc) and link only libxlstm
+$(BUILD)/examples/%: examples/%.c include/xlstm.h $(BUILD)/libxlstm.a
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -Wall -Wextra $(OPT) $(EXTRA_CFLAGS) -Iinclude -o $@ $< $(BUILD)/libxlstm.a $(LDLIBS_BASE)
+
+test: all $(TESTS) $(EXAMPLES)
 	@BUILD=$(BUILD) sh tests/run.sh
 
 # The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer (separate build dir).

@@ -152,6 +152,12 @@ const xlstm_tensor *xlstm_model_find_tensor(const xlstm_model *m, const char *na
  * rounding. */
 int xlstm_model_set_chunk_size(xlstm_model *m, int chunk);
 
+/* The work of the model, for benchmarks: FLOPs of the forward per token over sequences of
+ * T tokens in the current form (2 per multiply-add of every product; a backward does twice
+ * as many), and bytes of weights one recurrent step reads (an embedding: its one row). */
+double xlstm_model_forward_flops(const xlstm_model *m, int T);
+size_t xlstm_model_step_weight_bytes(const xlstm_model *m);
+
 /* Forward over a batch of B sequences of T tokens (row-major [B, T]). targets may be NULL
  * (no loss); a target of -1 is ignored. *loss (if not NULL) receives the mean cross-entropy. */
 int xlstm_forward(xlstm_model *m, const int32_t *tokens, const int32_t *targets, int B, int T, float *loss);
@@ -207,6 +213,79 @@ int xlstm_model_save(const xlstm_model *m, const char *path, const char *const *
 int xlstm_model_create(xlstm_model **out, const xlstm_config *cfg);
 /* Its config; NULL for a model of another architecture. */
 const xlstm_config *xlstm_model_config(const xlstm_model *m);
+
+/* ---------------------------------------------------------------- training
+ *
+ * AdamW (PyTorch's torch.optim.AdamW, decoupled weight decay on the tensors of the official
+ * decay group), the official LinearWarmupCosineAnnealing schedule, clipping by global norm
+ * and gradient accumulation. One step: zero the gradients; for each of `accum`
+ * micro-batches forward and backward; average; clip; AdamW at the step's learning rate. An
+ * update whose loss or gradient norm is not finite is skipped (and reported). */
+
+typedef struct {
+    double lr;           /* peak learning rate (> 0) */
+    double min_lr;       /* the cosine's end, >= 0 */
+    long warmup;         /* linear warmup steps, >= 0 */
+    long steps;          /* the cosine decays until this step (>= 1) */
+    double weight_decay; /* on the decay group, >= 0 */
+    double clip;         /* clip the global gradient norm to this; <= 0: no clipping */
+    double beta1, beta2, eps;
+    int batch, context;  /* a micro-batch: batch sequences of up to context tokens */
+    int accum;           /* micro-batches per step, >= 1 */
+} xlstm_train_opts;
+
+/* The defaults of `xlstm train`: lr 3e-3 to 3e-4, 100 warmup of 1000 steps, weight decay
+ * 0.1, clip 1, betas (0.9, 0.999), eps 1e-8, batch 16 x 128, accum 1. */
+xlstm_train_opts xlstm_train_defaults(void);
+/* The learning rate after `step` updates (0-based, the official scheduler's epoch):
+ * linear warmup from 0 to lr, then a cosine to min_lr at opts->steps, then min_lr. */
+double xlstm_lr_at(const xlstm_train_opts *o, long step);
+
+/* Fills a micro-batch: tokens and targets [B, T] (row-major; a target of -1 is ignored).
+ * Returns the length t in [1, T] it used (rows [B, t], packed) or -1 to stop with an error
+ * (message set with xlstm_errmsg's conventions, or none). */
+typedef int (*xlstm_batch_fn)(void *ctx, int32_t *tokens, int32_t *targets, int B, int T);
+
+typedef struct xlstm_trainer xlstm_trainer;
+
+typedef struct {
+    long step;           /* updates done, this one included */
+    double lr;           /* the learning rate it used */
+    double loss;         /* mean over its micro-batches (nats per token) */
+    double grad_norm;    /* global norm before clipping */
+    long tokens;         /* tokens it trained on */
+    int applied;         /* 0: not finite, the update was skipped */
+} xlstm_step_result;
+
+/* A trainer of model m (which it uses, not owns) with zeroed AdamW moments. */
+int xlstm_trainer_create(xlstm_trainer **out, xlstm_model *m, const xlstm_train_opts *o);
+void xlstm_trainer_free(xlstm_trainer *t);
+/* One optimizer step on micro-batches from fill. */
+int xlstm_trainer_step(xlstm_trainer *t, xlstm_batch_fn fill, void *ctx, xlstm_step_result *r);
+/* Updates done so far. */
+long xlstm_trainer_steps_done(const xlstm_trainer *t);
+
+/* ---------------------------------------------------------------- sampling
+ *
+ * The next token from logits: softmax(logits / temperature) in double; then the top_k most
+ * probable (top_k > 0); then, of those, the smallest most probable set whose mass reaches
+ * top_p (top_p < 1); renormalized; one draw from a seeded generator, so a seed reproduces a
+ * generation. Ties are ordered by token id. Temperature 0 is greedy (no draw). */
+
+typedef struct {
+    double temperature;  /* >= 0 and finite; 0 = greedy */
+    int top_k;           /* >= 0; 0 = no cut */
+    double top_p;        /* in (0, 1]; 1 = no cut */
+} xlstm_sampler_opts;
+
+typedef struct xlstm_sampler xlstm_sampler;
+
+/* Temperature 1, no top-k, no top-p. */
+xlstm_sampler_opts xlstm_sampler_defaults(void);
+int xlstm_sampler_create(xlstm_sampler **out, int vocab_size, const xlstm_sampler_opts *o, uint64_t seed);
+void xlstm_sampler_free(xlstm_sampler *s);
+/* The next token drawn from logits [vocab_size]; -1 (message set) on non-finite logits. */
+int xlstm_sampler_next(xlstm_sampler *s, const xlstm_real *logits);
 
 #ifdef __cplusplus
 }

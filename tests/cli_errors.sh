@@ -66,7 +66,7 @@ damaged vocab64
 rewrite $REF/lm_mixed_small.state_dict.safetensors "$tmp/vocab64/model.safetensors" meta=step=2
 n=$("$HELPER" --num-params "$tmp/vocab64/model.safetensors")
 rewrite "$tmp/vocab64/optimizer.safetensors" "$tmp/vocab64/optimizer.safetensors" shape=adamw.exp_avg=$n shape=adamw.exp_avg_sq=$n
-expect_error train_resume_vocab_below_256 "vocab64: the model's vocab_size is below 256, the number of byte tokens" resume vocab64
+expect_error train_resume_vocab_below_256 "vocab64: the model's vocab_size 64 is below 256, the number of byte tokens" resume vocab64
 # what --resume reads or removes is in the way (as root, permissions cannot be used here)
 damaged csv_loop
 rm "$tmp/csv_loop/metrics.csv" && ln -s metrics.csv "$tmp/csv_loop/metrics.csv"
@@ -193,7 +193,7 @@ if (ulimit -v $LIMIT && timeout 20 "$XLSTM" generate --model "$tmp/run" --prompt
     rm -f "$tmp/60mb.txt"
     # a model of 1.6 GB of parameters (the machine has the memory; the process may not use it)
     echo '{"vocab_size": 256, "embedding_dim": 2048, "num_blocks": 12, "mlstm_block": {}}' > "$tmp/big.json"
-    expect_error train_model_out_of_memory "^xlstm: train: model parameters: out of memory allocating [0-9]* bytes\$" \
+    expect_error train_model_out_of_memory "^xlstm: train: --config [^ ]*big.json: model parameters: out of memory allocating [0-9]* bytes\$" \
         sh -c 'ulimit -v $3 && exec timeout 60 "$0" train --config "$1" --data "$2" --out "$2.run"' \
         "$XLSTM" "$tmp/big.json" "$tmp/text.txt" $LIMIT
 else

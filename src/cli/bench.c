@@ -44,36 +44,20 @@ static double now(void)
     return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
-static void make_config(const bench_config *b, xlstm_config *c)
+/* The configuration as official xLSTMLMModelConfig JSON (the defaults: 4 heads, conv 4). */
+static xlstm_model *make_model(const bench_config *b)
 {
-    xlstm_config_default(c);
-    c->vocab_size = b->V;
-    c->embedding_dim = b->D;
-    c->num_blocks = b->blocks;
-    c->context_length = b->T;
-    c->has_mlstm_block = 1;
-    c->has_slstm_block = b->slstm_at >= 0;
-    if (b->slstm_at >= 0) c->is_slstm[b->slstm_at] = 1;
-    if (xlstm_config_validate(c) != 0) die("bench: config %s: %s", b->name, xlstm_errmsg());
-}
-
-/* FLOPs of the forward per token: 2 m n k for every matrix product, and the mLSTM's
- * chunkwise products (q k^T and weights x V inside a chunk, q^T C and the state update
- * across chunks). The backward does twice the forward's products. */
-static double forward_flops_per_token(const xlstm_config *c, int chunk, int T)
-{
-    double D = c->embedding_dim, E = c->mlstm.inner_dim, NH = c->mlstm.num_heads, DHm = E / NH;
-    double bs = c->mlstm.qkv_proj_blocksize, F = c->ffn.up_dim, DHs = D / c->slstm.num_heads;
-    double L = chunk < T ? chunk : T, f = 2 * D * c->vocab_size; /* head */
-    for (int i = 0; i < c->num_blocks; i++) {
-        if (c->is_slstm[i])
-            f += 2 * D * DHs * 4 + 2 * DHs * 4 * DHs * c->slstm.num_heads /* gates, recurrence */
-                 + (c->ffn.enabled ? 2 * D * 2 * F + 2 * F * D : 0);
-        else
-            f += 2 * D * 2 * E + 3 * 2 * E * bs + 2 * 2 * 3 * E * NH + 2 * E * D /* projections, gates */
-                 + NH * (2 * L * DHm * 2 + 2 * DHm * DHm * 2);                  /* cell */
-    }
-    return f;
+    char json[512], slstm[160] = "";
+    if (b->slstm_at >= 0)
+        snprintf(slstm, sizeof slstm, ", \"slstm_at\": [%d], \"slstm_block\": {\"slstm\": {}}", b->slstm_at);
+    snprintf(json, sizeof json,
+             "{\"vocab_size\": %d, \"embedding_dim\": %d, \"num_blocks\": %d, \"context_length\": %d, "
+             "\"mlstm_block\": {\"mlstm\": {}}%s}",
+             b->V, b->D, b->blocks, b->T, slstm);
+    xlstm_model *m;
+    if (xlstm_model_create_json(&m, json, strlen(json)) != 0 || xlstm_model_init(m, 1) != 0)
+        die("bench: config %s: %s", b->name, xlstm_errmsg());
+    return m;
 }
 
 static double bench_seconds = 3; /* each figure is timed for at least this long */
@@ -234,17 +218,14 @@ typedef struct {
  * minutes (sgemm GFLOP/s, or for generation read GB/s). */
 static void run_config(const bench_config *b, double seconds)
 {
-    xlstm_config c;
-    make_config(b, &c);
-    xlstm_model *m;
-    if (xlstm_model_create(&m, &c) != 0 || xlstm_model_init(m, 1) != 0) die("bench: %s", xlstm_errmsg());
-    int N = b->B * b->T, chunk = 64;
+    xlstm_model *m = make_model(b);
+    int N = b->B * b->T;
     int32_t *tok = malloc((size_t)(N + 1) * sizeof *tok);
     if (!tok) die("bench: out of memory");
     for (int i = 0; i <= N; i++) tok[i] = (int32_t)((i * 7919) % b->V);
     adamw opt;
     if (adamw_init(&opt, xlstm_model_num_params(m)) != 0) die("bench: %s", xlstm_errmsg());
-    double fwd_flops = forward_flops_per_token(&c, chunk, b->T);
+    double fwd_flops = xlstm_model_forward_flops(m, b->T);
     float loss;
     rate train, fwd, gen;
 
@@ -273,7 +254,7 @@ static void run_config(const bench_config *b, double seconds)
      * issue's bound. Each token also reads and rewrites the whole recurrent state (at medium
      * 7 MB, against 52 MB of weights), so a perfect stream of what a token must move is the
      * second bound, with the writes counted at the read rate. */
-    double weight_bytes = (double)(xlstm_model_num_params(m) - (size_t)c.vocab_size * c.embedding_dim) * sizeof(real);
+    double weight_bytes = (double)xlstm_model_step_weight_bytes(m);
     double state_bytes = (double)xlstm_state_bytes(s);
     double gen_bound = gen.machine * 1e9 / weight_bytes, moved_bound = gen.machine * 1e9 / (weight_bytes + 2 * state_bytes);
 

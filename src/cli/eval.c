@@ -69,13 +69,12 @@ int cmd_eval(int argc, char **argv)
     if (!data && !(data = default_corpus_path())) die("eval: no --data given and the bundled corpus was not found");
 
     xlstm_model *m = open_model(model_path, config);
-    const xlstm_config *cfg = xlstm_model_config(m);
-    int V = cfg->vocab_size;
+    int V = xlstm_model_vocab_size(m);
     if (V != BYTE_VOCAB)
         die("eval: reads text as bytes and needs a byte-level model (vocabulary %d); this one has %d", BYTE_VOCAB, V);
     if (!context) {
-        if (cfg->context_length < 1) die("eval: the model's config sets no context_length; give --context N");
-        context = cfg->context_length;
+        if (xlstm_model_context_length(m) < 1) die("eval: the model's config sets no context_length; give --context N");
+        context = xlstm_model_context_length(m);
     }
     uint8_t *text;
     size_t nbytes;

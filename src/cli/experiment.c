@@ -1,7 +1,7 @@
 /* experiment.c — `xlstm experiment NAME`: the xLSTM paper's claims at a scale that a 2-core
  * machine runs in minutes, with the code a user trains with (official config JSON through
- * xlstm_config_parse, the official init, AdamW and the warmup + cosine schedule of
- * `xlstm train`).
+ * the model interface, the official init, and the training step of `xlstm train`:
+ * xlstm_trainer_step).
  *
  * Task experiments (parity, evenpairs, cyclenav, modarith, mqar) train xLSTM[0:1] (two
  * sLSTM blocks), xLSTM[1:0] (two mLSTM blocks) and xLSTM[1:1] of one width and depth on
@@ -28,7 +28,6 @@
 #include "common.h"
 #include "cli/data.h"
 #include "cli/model_arg.h"
-#include "train/optim.h"
 #include "cli/position_loss.h"
 #include "cli/svg_plot.h"
 #include "cli/tasks.h"
@@ -72,10 +71,8 @@ static xlstm_model *build_model(const model_kind *k, const model_shape *s, int v
              "\"slstm_block\": {\"slstm\": {\"num_heads\": %d, \"conv1d_kernel_size\": %d, "
              "\"recurrent_weight_init\": \"%s\"}}}",
              vocab, context, s->D, s->blocks, k->slstm_at, s->heads, s->heads, s->slstm_conv, s->slstm_rinit);
-    xlstm_config cfg;
     xlstm_model *m;
-    if (xlstm_config_parse(&cfg, json, strlen(json)) != 0 || xlstm_model_create(&m, &cfg) != 0 ||
-        xlstm_model_init(m, seed) != 0)
+    if (xlstm_model_create_json(&m, json, strlen(json)) != 0 || xlstm_model_init(m, seed) != 0)
         die("experiment: model %s: %s", k->name, xlstm_errmsg());
     return m;
 }
@@ -296,9 +293,6 @@ static double now(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-/* Fills tokens and targets [B, t] with the next training batch, t <= T; returns t. */
-typedef int (*batch_fn)(void *ctx, int32_t *tokens, int32_t *targets, int B, int T);
-
 typedef struct {
     long steps, batch;
     int T; /* the longest row */
@@ -317,45 +311,43 @@ enum { STREAM_TRAIN = 1, STREAM_VALID = 50, STREAM_TEST = 100 }; /* test bucket 
 
 /* Train m for p->steps AdamW steps on batches from fill; progress on stderr ten times.
  * Returns the seconds spent; *last_loss is the last step's loss. */
-static double train_model(xlstm_model *m, const train_plan *p, batch_fn fill, void *ctx, const char *label,
+static double train_model(xlstm_model *m, const train_plan *p, xlstm_batch_fn fill, void *ctx, const char *label,
                           double *last_loss)
 {
-    const long warmup = (long)(WARMUP_FRACTION * (double)p->steps), every = p->steps >= 10 ? p->steps / 10 : 1;
-    const size_t n = (size_t)p->batch * (size_t)p->T;
-    int32_t *tokens = xlstm_alloc(n, sizeof(int32_t), "batch tokens");
-    int32_t *targets = xlstm_alloc(n, sizeof(int32_t), "batch targets");
-    adamw opt;
-    if (!tokens || !targets || adamw_init(&opt, xlstm_model_num_params(m)) != 0) die("experiment: %s", xlstm_errmsg());
-    opt.beta2 = BETA2;
-    size_t nparams = 0; /* the tensors' sizes (the parameter buffer also holds alignment padding) */
-    for (int i = 0; i < xlstm_model_num_tensors(m); i++) nparams += xlstm_model_tensor(m, i)->numel;
-    fprintf(stderr, "%s: %zu parameters, %ld steps of %ld rows of up to %d tokens, lr %g\n", label, nparams, p->steps,
-            p->batch, p->T, p->lr);
+    const long every = p->steps >= 10 ? p->steps / 10 : 1;
+    xlstm_train_opts to = xlstm_train_defaults();
+    to.lr = p->lr;
+    to.min_lr = p->lr * MIN_LR_FACTOR;
+    to.warmup = (long)(WARMUP_FRACTION * (double)p->steps);
+    to.steps = p->steps;
+    to.weight_decay = WEIGHT_DECAY;
+    to.clip = CLIP;
+    to.beta2 = BETA2;
+    to.batch = (int)p->batch;
+    to.context = p->T;
+    xlstm_trainer *tr;
+    if (xlstm_trainer_create(&tr, m, &to) != 0) die("experiment: %s", xlstm_errmsg());
+    fprintf(stderr, "%s: %zu parameters, %ld steps of %ld rows of up to %d tokens, lr %g\n", label,
+            xlstm_model_param_count(m), p->steps, p->batch, p->T, p->lr);
     double t0 = now(), loss_sum = 0, ntokens = 0;
     for (long step = 0; step < p->steps; step++) {
-        float loss;
-        double norm, lr = lr_schedule(step, warmup, p->steps, p->lr, p->lr * MIN_LR_FACTOR);
-        int T = fill(ctx, tokens, targets, (int)p->batch, p->T);
-        ntokens += (double)p->batch * T;
-        xlstm_zero_grad(m);
-        if (xlstm_forward(m, tokens, targets, (int)p->batch, T, &loss) != 0 || xlstm_backward(m) != 0)
-            die("experiment: %s: %s", label, xlstm_errmsg());
-        if (!optim_step(&opt, m, loss, lr, WEIGHT_DECAY, CLIP, &norm))
-            fprintf(stderr, "%s: step %ld: loss %g, gradient norm %g: not finite, update skipped\n", label, step + 1,
-                    (double)loss, norm);
-        loss_sum += loss;
-        *last_loss = loss;
-        if ((step + 1) % every == 0 || step + 1 == p->steps) {
+        xlstm_step_result r;
+        if (xlstm_trainer_step(tr, fill, ctx, &r) != 0) die("experiment: %s: %s", label, xlstm_errmsg());
+        ntokens += (double)r.tokens;
+        if (!r.applied)
+            fprintf(stderr, "%s: step %ld: loss %g, gradient norm %g: not finite, update skipped\n", label, r.step,
+                    r.loss, r.grad_norm);
+        loss_sum += r.loss;
+        *last_loss = r.loss;
+        if (r.step % every == 0 || r.step == p->steps) {
             double took = now() - t0;
             fprintf(stderr, "%s: step %ld/%ld  loss %.4f (mean of the last %ld)  lr %.2e  %.0f tok/s  ETA %.0fs\n",
-                    label, step + 1, p->steps, loss_sum / (double)((step % every) + 1), (step % every) + 1, lr,
-                    ntokens / took, took / (double)(step + 1) * (double)(p->steps - step - 1));
+                    label, r.step, p->steps, loss_sum / (double)((step % every) + 1), (step % every) + 1, r.lr,
+                    ntokens / took, took / (double)r.step * (double)(p->steps - r.step));
             loss_sum = 0;
         }
     }
-    adamw_free(&opt);
-    xlstm_free(tokens);
-    xlstm_free(targets);
+    xlstm_trainer_free(tr);
     return now() - t0;
 }
 

@@ -105,7 +105,7 @@ typedef struct {
 /* Parse and check the flags (dying on a bad one); returns 1 if --help was asked for. */
 static int parse_args(generate_opts *o, int argc, char **argv)
 {
-    *o = (generate_opts){.max_tokens = 256, .seed = 1337, .sampler = sampler_defaults()};
+    *o = (generate_opts){.max_tokens = 256, .seed = 1337, .sampler = xlstm_sampler_defaults()};
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -148,7 +148,7 @@ int cmd_generate(int argc, char **argv)
     const char *token_list = o.token_list, *prompt = o.prompt;
     const long max_tokens = o.max_tokens;
     xlstm_model *m = open_model(o.model_path, o.config);
-    int V = xlstm_model_config(m)->vocab_size, bytes = V == BYTE_VOCAB, n;
+    int V = xlstm_model_vocab_size(m), bytes = V == BYTE_VOCAB, n;
     if (!token_list && !bytes)
         die("generate: this model's vocabulary is %d tokens, not %d bytes: give the prompt as --tokens ID,ID,...",
             V, BYTE_VOCAB);

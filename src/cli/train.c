@@ -31,8 +31,8 @@
 #include "train/optim.h"
 #include "cli/presets.h"
 #include "cli/run_dir.h"
-#include "train/sample.h"
 #include "io/json.h"
+#include "train/trainer.h"
 #include "rng.h"
 
 #define LN2 0.69314718055994530942
@@ -294,6 +294,14 @@ static void options_from_checkpoint(train_opts *o, const int given[NSPECS], cons
 
 /* ---------------------------------------------------------------- data and model */
 
+/* The data are bytes: a model must have a token for each. */
+static void check_vocab(const xlstm_model *m, const char *what)
+{
+    if (xlstm_model_vocab_size(m) < 256)
+        die("train: %s: the model's vocab_size %d is below 256, the number of byte tokens", what,
+            xlstm_model_vocab_size(m));
+}
+
 typedef struct {
     uint8_t *bytes;
     size_t n, ntrain; /* training split [0, ntrain), validation [ntrain, n) */
@@ -313,32 +321,34 @@ static void load_corpus(corpus *c, const train_opts *o)
             c->n - c->ntrain);
 }
 
-/* The config named by --config or --model. */
-static void model_config(const train_opts *o, xlstm_config *cfg)
+/* The model (parameters uninitialized) of the config named by --config or --model. */
+static xlstm_model *model_from_config(const train_opts *o)
 {
+    xlstm_model *m;
     if (o->config) {
         uint8_t *text;
         size_t len;
         if (text_load(o->config, &text, &len) != 0) die("train: --config %s", xlstm_errmsg());
-        if (xlstm_config_parse(cfg, (const char *)text, len) != 0) die("train: --config %s: %s", o->config, xlstm_errmsg());
+        if (xlstm_model_create_json(&m, (const char *)text, len) != 0) die("train: --config %s: %s", o->config, xlstm_errmsg());
         free(text);
     } else {
         const char *json = preset_json(o->model);
         if (json == NULL) die("train: --model '%s' is not a preset (%s)", o->model, preset_names());
-        if (xlstm_config_parse(cfg, json, strlen(json)) != 0) die("train: preset %s: %s", o->model, xlstm_errmsg());
+        if (xlstm_model_create_json(&m, json, strlen(json)) != 0) die("train: preset %s: %s", o->model, xlstm_errmsg());
     }
-    if (cfg->vocab_size < 256)
-        die("train: the model's vocab_size %d is below 256, the number of byte tokens", cfg->vocab_size);
+    check_vocab(m, o->config ? o->config : o->model);
+    return m;
 }
 
 /* On --resume with --model or --config: it must describe the checkpoint's model. */
-static void check_same_model(const train_opts *o, const xlstm_model *m)
+static void check_same_model(const train_opts *o, const xlstm_model *have)
 {
-    xlstm_config want, have = *xlstm_model_config(m);
-    model_config(o, &want);
-    want.context_length = have.context_length; /* set from --context when the run began */
+    xlstm_model *want = model_from_config(o);
+    /* the context was set from --context when the run began */
+    if (xlstm_model_set_context_length(want, xlstm_model_context_length(have)) != 0) die("train: %s", xlstm_errmsg());
     char *a, *b;
-    if (xlstm_config_to_json(&want, &a) != 0 || xlstm_config_to_json(&have, &b) != 0) die("train: %s", xlstm_errmsg());
+    if (xlstm_model_config_json(want, &a) != 0 || xlstm_model_config_json(have, &b) != 0) die("train: %s", xlstm_errmsg());
+    xlstm_model_free(want);
     if (strcmp(a, b) != 0)
         die("train: %s %s differs from the model of the run in %s; resume without it", o->config ? "--config" : "--model",
             o->config ? o->config : o->model, o->out);
@@ -372,10 +382,9 @@ typedef struct {
     train_opts o;
     corpus data;
     xlstm_model *m;
-    adamw opt;
+    xlstm_trainer *t;          /* its tokens and targets [B, T] hold the validation batches too */
     run_position pos;
     metrics_log log;
-    int32_t *tokens, *targets; /* [B, T] */
     int tty;                   /* progress on a terminal: one line rewritten in place */
     double train_seconds;      /* spent in steps by this invocation */
     long steps_here;           /* steps done by this invocation */
@@ -396,40 +405,13 @@ static double now(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-/* Fill the batch with B random windows of the training split: tokens [off, off + T), targets
- * shifted by one. */
-static void sample_batch(trainer *tr)
+/* The trainer's batch source: B random windows of the training split, tokens [off, off + T)
+ * and targets shifted by one. */
+static int training_batch(void *ctx, int32_t *tokens, int32_t *targets, int B, int T)
 {
-    text_windows(tr->data.bytes, tr->data.ntrain, &tr->pos.rng, tr->tokens, tr->targets, (int)tr->o.batch,
-                 (int)tr->o.context);
-}
-
-static void forward(trainer *tr, float *loss)
-{
-    if (xlstm_forward(tr->m, tr->tokens, tr->targets, (int)tr->o.batch, (int)tr->o.context, loss) != 0)
-        FAIL(tr, "train: %s", xlstm_errmsg());
-}
-
-/* One optimizer step at learning rate lr. Returns 0 if the update was skipped because the
- * loss or the gradient norm was not finite. */
-static int train_step(trainer *tr, double lr, double *loss, double *norm)
-{
-    xlstm_zero_grad(tr->m);
-    double sum = 0;
-    for (long a = 0; a < tr->o.accum; a++) {
-        float l;
-        sample_batch(tr);
-        forward(tr, &l);
-        if (xlstm_backward(tr->m) != 0) FAIL(tr, "train: %s", xlstm_errmsg());
-        sum += l;
-    }
-    *loss = sum / (double)tr->o.accum;
-    if (tr->o.accum > 1) { /* the gradients summed over micro-batches: make them the mean's */
-        const size_t n = xlstm_model_num_params(tr->m);
-        real *grads = xlstm_model_grads(tr->m);
-        for (size_t i = 0; i < n; i++) grads[i] /= (real)tr->o.accum;
-    }
-    return optim_step(&tr->opt, tr->m, *loss, lr, tr->o.weight_decay, tr->o.clip, norm);
+    trainer *tr = ctx;
+    text_windows(tr->data.bytes, tr->data.ntrain, &tr->pos.rng, tokens, targets, B, T);
+    return T;
 }
 
 /* Mean loss (nats) over every next-byte prediction of the validation split, read as
@@ -444,12 +426,13 @@ static double evaluate(trainer *tr)
         size_t count = 0;
         for (long i = 0; i < B * T; i++, pos += pos < npred) {
             int valid = pos < npred;
-            tr->tokens[i] = valid ? v[pos] : 0;
-            tr->targets[i] = valid ? v[pos + 1] : -1;
+            tr->t->tokens[i] = valid ? v[pos] : 0;
+            tr->t->targets[i] = valid ? v[pos + 1] : -1;
             count += (size_t)valid;
         }
         float loss;
-        forward(tr, &loss);
+        if (xlstm_forward(tr->m, tr->t->tokens, tr->t->targets, (int)B, (int)T, &loss) != 0)
+            FAIL(tr, "train: %s", xlstm_errmsg());
         sum += (double)loss * (double)count;
     }
     return sum / (double)npred;
@@ -496,7 +479,7 @@ static void progress(trainer *tr, long step, double loss, double lr, double tok_
 
 static void save(trainer *tr)
 {
-    if (run_save(tr->o.out, tr->m, &tr->opt, &tr->pos) != 0) FAIL(tr, "train: %s", xlstm_errmsg());
+    if (run_save(tr->o.out, tr->m, &tr->t->opt, &tr->pos) != 0) FAIL(tr, "train: %s", xlstm_errmsg());
     tr->saved_step = tr->pos.step;
 }
 
@@ -511,28 +494,28 @@ static double validate(trainer *tr, long step)
 /* Continue the first line of the training data (at most 64 bytes) by n sampled bytes. */
 static void print_sample(trainer *tr, long n)
 {
-    const int V = xlstm_model_config(tr->m)->vocab_size;
+    const int V = xlstm_model_vocab_size(tr->m);
     int32_t prompt[64];
     int np = 0;
     while (np < 64 && (size_t)np < tr->data.ntrain && (np == 0 || tr->data.bytes[np] != '\n'))
         prompt[np] = tr->data.bytes[np], np++;
     xlstm_state *st;
-    sampler s;
-    sampler_opts so = sampler_defaults();
+    xlstm_sampler *s;
+    xlstm_sampler_opts so = xlstm_sampler_defaults();
     so.temperature = 0.8;
     real *logits = xlstm_alloc((size_t)V, sizeof(real), "sample logits");
-    if (!logits || xlstm_state_create(tr->m, &st) != 0 || sampler_init(&s, V, so, tr->o.seed) != 0)
+    if (!logits || xlstm_state_create(tr->m, &st) != 0 || xlstm_sampler_create(&s, V, &so, tr->o.seed) != 0)
         die("train: %s", xlstm_errmsg());
     if (xlstm_prefill(tr->m, st, prompt, np, logits) != 0) die("train: %s", xlstm_errmsg());
     fprintf(stderr, "sample (%ld bytes after the data's first line, temperature %g):\n", n, so.temperature);
     for (int i = 0; i < np; i++) putchar(prompt[i]);
     for (long i = 0; i < n; i++) {
-        int tok = sampler_next(&s, logits);
+        int tok = xlstm_sampler_next(s, logits);
         if (tok < 0 || xlstm_step(tr->m, st, tok, logits) != 0) die("train: sampling: %s", xlstm_errmsg());
         putchar(tok < 256 ? tok : '?');
     }
     putchar('\n');
-    sampler_free(&s);
+    xlstm_sampler_free(s);
     xlstm_state_free(st);
     xlstm_free(logits);
 }
@@ -574,21 +557,19 @@ static void setup(trainer *tr, int given[NSPECS], json_value *saved_args)
     train_opts *o = &tr->o;
     if (run_clean(o->out) != 0) die("train: %s", xlstm_errmsg());
     check_run_dir(o);
+    adamw saved = {0};
     if (o->resume) {
-        if (run_load(o->out, &tr->m, &tr->opt, &tr->pos) != 0) die("train: --resume: %s", xlstm_errmsg());
+        if (run_load(o->out, &tr->m, &saved, &tr->pos) != 0) die("train: --resume: %s", xlstm_errmsg());
         options_from_checkpoint(o, given, tr->pos.args_json, saved_args);
         steps_from_tokens(o, given);
         if (was_given(given, "--model") || was_given(given, "--config")) check_same_model(o, tr->m);
-        if (xlstm_model_config(tr->m)->vocab_size < 256)
-            die("train: %s: the model's vocab_size is below 256, the number of byte tokens", o->out);
+        check_vocab(tr->m, o->out);
     } else {
-        xlstm_config cfg;
-        model_config(o, &cfg);
-        if (!was_given(given, "--context") && cfg.context_length > 0) o->context = cfg.context_length;
-        cfg.context_length = (int)o->context;
+        tr->m = model_from_config(o);
+        if (!was_given(given, "--context") && xlstm_model_context_length(tr->m) > 0)
+            o->context = xlstm_model_context_length(tr->m);
         steps_from_tokens(o, given);
-        if (xlstm_model_create(&tr->m, &cfg) != 0 || xlstm_model_init(tr->m, o->seed) != 0 ||
-            adamw_init(&tr->opt, xlstm_model_num_params(tr->m)) != 0)
+        if (xlstm_model_set_context_length(tr->m, (int)o->context) != 0 || xlstm_model_init(tr->m, o->seed) != 0)
             die("train: %s", xlstm_errmsg());
         tr->pos.step = 0;
         rng_seed(&tr->pos.rng, o->seed);
@@ -599,9 +580,15 @@ static void setup(trainer *tr, int given[NSPECS], json_value *saved_args)
 
     load_corpus(&tr->data, o);
     if (xlstm_model_set_chunk_size(tr->m, (int)o->chunk) != 0) die("train: %s", xlstm_errmsg());
-    tr->tokens = xlstm_alloc((size_t)(o->batch * o->context), sizeof(int32_t), "batch tokens");
-    tr->targets = xlstm_alloc((size_t)(o->batch * o->context), sizeof(int32_t), "batch targets");
-    if (!tr->tokens || !tr->targets) die("train: %s", xlstm_errmsg());
+    xlstm_train_opts to = {.lr = o->lr, .min_lr = o->lr * o->lr_decay_factor, .warmup = o->warmup, .steps = o->steps,
+                           .weight_decay = o->weight_decay, .clip = o->clip, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8,
+                           .batch = (int)o->batch, .context = (int)o->context, .accum = (int)o->accum};
+    if (xlstm_trainer_create(&tr->t, tr->m, &to) != 0) die("train: %s", xlstm_errmsg());
+    if (o->resume) { /* continue from the checkpoint's moments and step */
+        adamw_free(&tr->t->opt);
+        tr->t->opt = saved;
+        tr->t->step = (long)tr->pos.step;
+    }
     /* only now that the options and the data are good */
     if (!o->resume && make_dirs(o->out) != 0) die("train: --out: %s", xlstm_errmsg());
     if (metrics_open(&tr->log, o->out, o->steps, o->resume ? (long)tr->pos.step : -1) != 0)
@@ -612,11 +599,9 @@ static void setup(trainer *tr, int given[NSPECS], json_value *saved_args)
 static void teardown(trainer *tr)
 {
     metrics_close(&tr->log);
-    xlstm_free(tr->tokens);
-    xlstm_free(tr->targets);
     free(tr->data.bytes);
     free(tr->pos.args_json);
-    adamw_free(&tr->opt);
+    xlstm_trainer_free(tr->t);
     xlstm_model_free(tr->m);
 }
 
@@ -633,30 +618,30 @@ int cmd_train(int argc, char **argv)
     const train_opts *o = &tr.o;
     tr.saved_step = o->resume ? tr.pos.step : -1;
     const long tokens_per_step = o->batch * o->context * o->accum;
-    const double min_lr = o->lr * o->lr_decay_factor;
     if (tr.pos.step >= o->steps) {
         fprintf(stderr, "%s is at step %lld, --steps is %ld: nothing to train\n", o->out, (long long)tr.pos.step, o->steps);
         teardown(&tr);
         json_free(&saved_args);
         return 0;
     }
-    size_t nparams = 0; /* the tensors' sizes (the parameter buffer also holds alignment padding) */
-    for (int i = 0; i < xlstm_model_num_tensors(tr.m); i++) nparams += xlstm_model_tensor(tr.m, i)->numel;
+    const size_t nparams = xlstm_model_param_count(tr.m);
     fprintf(stderr, "train: %zu parameters, %ld steps of %ld tokens (batch %ld x context %ld x accum %ld)%s%s\n",
             nparams, o->steps, tokens_per_step, o->batch, o->context, o->accum,
             o->resume ? ", resuming from " : "", o->resume ? o->out : "");
-    double val = NAN, lr = 0, loss = 0, norm;
+    double val = NAN;
     long skipped = 0;
     catch_stop_signals();
     while (tr.pos.step < o->steps) {
-        long step = (long)tr.pos.step; /* updates done so far: the official scheduler's epoch */
-        lr = lr_schedule(step, o->warmup, o->steps, o->lr, min_lr);
+        xlstm_step_result r;
         double t0 = now();
-        int applied = train_step(&tr, lr, &loss, &norm);
+        if (xlstm_trainer_step(tr.t, training_batch, &tr, &r) != 0) FAIL(&tr, "train: %s", xlstm_errmsg());
         double dt = now() - t0;
+        const long step = r.step;
+        const double loss = r.loss, norm = r.grad_norm, lr = r.lr;
+        const int applied = r.applied;
         tr.train_seconds += dt;
         tr.steps_here++;
-        tr.pos.step = ++step;
+        tr.pos.step = step;
         if (!applied && o->stop_on_nonfinite) {
             if (tr.saved_step < 0)
                 FAIL(&tr, "train: step %ld: loss %g, gradient norm %g: not finite; stopped (--stop-on-nonfinite) before any checkpoint",

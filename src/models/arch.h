@@ -52,6 +52,10 @@ typedef struct model_arch {
     int (*save)(const void *impl, const char *path, const char *const *meta);
     /* Tensor t of buffer (the parameters or the gradients) in the layout files store. */
     void (*tensor_to_file)(const void *impl, const xlstm_tensor *t, const real *buffer, real *out);
+    /* FLOPs of the forward per token over sequences of T, in the current form. */
+    double (*forward_flops)(const void *impl, int T);
+    /* Bytes of weights one recurrent step reads. */
+    size_t (*step_weight_bytes)(const void *impl);
 } model_arch;
 
 struct xlstm_model {

@@ -88,6 +88,9 @@ int xlstm_forward(xlstm_model *m, const int32_t *tokens, const int32_t *targets,
     return m->arch->forward(m->impl, tokens, targets, B, T, loss);
 }
 
+double xlstm_model_forward_flops(const xlstm_model *m, int T) { return m->arch->forward_flops(m->impl, T); }
+size_t xlstm_model_step_weight_bytes(const xlstm_model *m) { return m->arch->step_weight_bytes(m->impl); }
+
 const xlstm_real *xlstm_logits(const xlstm_model *m) { return m->arch->logits(m->impl); }
 
 const xlstm_real *xlstm_block_output(const xlstm_model *m, int block)

@@ -5,7 +5,7 @@
 #include "common.h"
 #include "sample.h"
 
-sampler_opts sampler_defaults(void) { return (sampler_opts){.temperature = 1.0, .top_k = 0, .top_p = 1.0}; }
+sampler_opts xlstm_sampler_defaults(void) { return (sampler_opts){.temperature = 1.0, .top_k = 0, .top_p = 1.0}; }
 
 int sampler_check(const sampler_opts *opt)
 {
@@ -88,3 +88,24 @@ int sampler_next(sampler *s, const xlstm_real *logits)
     }
     return s->cand[s->kept - 1].id; /* u just below 1 and the sum rounded below it */
 }
+
+int xlstm_sampler_create(xlstm_sampler **out, int vocab_size, const xlstm_sampler_opts *o, uint64_t seed)
+{
+    *out = malloc(sizeof **out);
+    if (!*out) return xlstm_fail("sampler: out of memory");
+    if (sampler_init(*out, vocab_size, *o, seed) != 0) {
+        free(*out);
+        *out = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+void xlstm_sampler_free(xlstm_sampler *s)
+{
+    if (!s) return;
+    sampler_free(s);
+    free(s);
+}
+
+int xlstm_sampler_next(xlstm_sampler *s, const xlstm_real *logits) { return sampler_next(s, logits); }

@@ -6,26 +6,22 @@
  * most probable tokens whose mass reaches top_p (top_p < 1); the kept set is renormalized.
  * Ties are ordered by token id, so the kept set is deterministic. Temperature 0 is greedy:
  * the first token with the largest logit, and no random number is drawn. */
-#ifndef XLSTM_CLI_SAMPLE_H
-#define XLSTM_CLI_SAMPLE_H
+#ifndef XLSTM_TRAIN_SAMPLE_H
+#define XLSTM_TRAIN_SAMPLE_H
 
 #include <stdint.h>
 
 #include "xlstm.h"
 #include "rng.h"
 
-typedef struct {
-    double temperature; /* >= 0 and finite; 0 = greedy */
-    int top_k;          /* >= 0; 0 = no top-k cut */
-    double top_p;       /* in (0, 1]; 1 = no nucleus cut */
-} sampler_opts;
+typedef xlstm_sampler_opts sampler_opts;
 
 typedef struct {
     double p;           /* probability */
     int id;             /* token */
 } sample_cand;
 
-typedef struct {
+typedef struct xlstm_sampler {
     sampler_opts opt;
     int V;
     xrng rng;
@@ -33,8 +29,6 @@ typedef struct {
     int kept;           /* how many of cand[] the last distribution kept */
 } sampler;
 
-/* The defaults: temperature 1, no top-k, no top-p. */
-sampler_opts sampler_defaults(void);
 /* Check the options; the message names the bad one. */
 int sampler_check(const sampler_opts *opt);
 /* Check the options and allocate for a vocabulary of V. */

@@ -168,7 +168,7 @@ static void test_refusals(void)
     sampler_opts bad[] = {{-1, 0, 1}, {NAN, 0, 1}, {INFINITY, 0, 1}, {1, -1, 1}, {1, 0, 0}, {1, 0, 1.5}, {1, 0, NAN}};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         CHECK(sampler_init(&s, NV, bad[i], 1) != 0, "options %zu accepted", i);
-    CHECK(sampler_init(&s, 0, sampler_defaults(), 1) != 0, "vocabulary 0 accepted");
+    CHECK(sampler_init(&s, 0, xlstm_sampler_defaults(), 1) != 0, "vocabulary 0 accepted");
     s = make(1, 0, 1, 1);
     xlstm_real l[NV] = {0, 1, NAN, 0, 0};
     CHECK(sampler_next(&s, l) == -1, "a NaN logit was accepted");

@@ -72,6 +72,35 @@ static int load_params(void *impl, const st_file *f, const char *prefix)
                        m->cfg.tie_weights);
 }
 
+/* FLOPs of the forward per token: 2 m n k for every matrix product, and the mLSTM's
+ * chunkwise products (q k^T and weights x V inside a chunk, q^T C and the state update
+ * across chunks; the parallel form: one chunk of T). */
+static double forward_flops(const void *impl, int T)
+{
+    const lm_model *m = impl;
+    const xlstm_config *c = &m->cfg;
+    double D = c->embedding_dim, E = c->mlstm.inner_dim, NH = c->mlstm.num_heads, DHm = E / NH;
+    double bs = c->mlstm.qkv_proj_blocksize, F = c->ffn.up_dim, DHs = D / c->slstm.num_heads;
+    double L = !m->form.parallel && m->form.chunk < T ? m->form.chunk : T, f = 2 * D * c->vocab_size; /* head */
+    for (int i = 0; i < c->num_blocks; i++) {
+        if (c->is_slstm[i])
+            f += 2 * D * DHs * 4 + 2 * DHs * 4 * DHs * c->slstm.num_heads /* gates, recurrence */
+                 + (c->ffn.enabled ? 2 * D * 2 * F + 2 * F * D : 0);
+        else
+            f += 2 * D * 2 * E + 3 * 2 * E * bs + 2 * 2 * 3 * E * NH + 2 * E * D /* projections, gates */
+                 + NH * (2 * L * DHm * 2 + 2 * DHm * DHm * 2);                  /* cell */
+    }
+    return f;
+}
+
+/* A step reads every weight once, of the embedding one row (unless it is also the head). */
+static size_t step_weight_bytes(const void *impl)
+{
+    const lm_model *m = impl;
+    size_t unread = m->cfg.tie_weights ? 0 : (size_t)(m->cfg.vocab_size - 1) * m->cfg.embedding_dim;
+    return (m->table.n_params - unread) * sizeof(real);
+}
+
 static int save(const void *m, const char *path, const char *const *meta) { return lm_save(m, path, meta); }
 
 static void file_layout(const void *m, const xlstm_tensor *t, const real *buffer, real *out)
@@ -104,6 +133,8 @@ const model_arch xlstm_arch = {
     .load_params = load_params,
     .save = save,
     .tensor_to_file = file_layout,
+    .forward_flops = forward_flops,
+    .step_weight_bytes = step_weight_bytes,
 };
 
 int xlstm_model_create(xlstm_model **out, const xlstm_config *cfg)
