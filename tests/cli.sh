@@ -6,6 +6,18 @@
 for f in lm_mixed_small slstm_layer mlstm_layer; do
     expect_ok "verify_$f" "$XLSTM" verify "tests/data/ref/$f.safetensors"
 done
+# the same LM vectors in the official default sLSTM layout (backend cuda: the recurrent kernel
+# and bias, parameters and gradients alike, stored transposed): every check the vanilla file
+# makes, all within tolerance
+"$XLSTM" verify tests/data/ref/lm_mixed_small.safetensors 2>&1 | tail -1 | sed 's/.*: //' > "$tmp/vanilla"
+"$XLSTM" verify tests/data/ref/lm_mixed_small.cuda_layout.safetensors > "$tmp/out" 2>&1
+rc=$?
+if [ $rc -eq 0 ] && tail -1 "$tmp/out" | sed 's/.*: //' | cmp -s - "$tmp/vanilla" &&
+    grep -q '^\([0-9]*\) of \1 checks within tolerance$' "$tmp/vanilla"; then
+    pass verify_lm_mixed_small_cuda_layout
+else
+    fail verify_lm_mixed_small_cuda_layout; grep -v '^ok ' "$tmp/out" | sed 's/^/  /'
+fi
 expect_ok "verify_dump" "$XLSTM" verify tests/data/ref/mlstm_layer.safetensors --dump "$tmp/dump.safetensors"
 [ -s "$tmp/dump.safetensors" ] && pass verify_dump_written || fail verify_dump_written
 
