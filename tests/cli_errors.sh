@@ -116,7 +116,7 @@ if [ -e /proc/sys/vm/drop_caches ]; then
     expect_error eval_data_cannot_open "^xlstm: /proc/sys/vm/drop_caches: cannot open (Permission denied)\$" \
         "$XLSTM" eval --model "$tmp/run" --data /proc/sys/vm/drop_caches
 else
-    echo "SKIP eval_data_cannot_open (no /proc/sys/vm/drop_caches)"
+    skip eval_data_cannot_open "no /proc/sys/vm/drop_caches"
 fi
 expect_error generate_stdin_read_error "^xlstm: generate: cannot read the prompt from standard input\$" \
     sh -c 'exec "$0" generate --model "$1" < /' "$XLSTM" "$tmp/run"
@@ -169,7 +169,7 @@ expect_error verify_lm_config_invalid "lm_config.st: config: neither mlstm_block
 if (ulimit -n 4 && exec "$XLSTM" --help) > /dev/null 2>&1; then
     expect_error bench_pipe_failed "^xlstm: bench: pipe failed\$" sh -c 'ulimit -n 4 && exec "$0" bench micro --seconds 0.1' "$XLSTM"
 else
-    echo "SKIP bench_pipe_failed (this build cannot start with 4 file descriptors)"
+    skip bench_pipe_failed "this build cannot start with 4 file descriptors"
 fi
 # An address-space limit of 1 GB: enough for the program and its BLAS (which hangs in a retry
 # loop when its own buffers cannot be mapped: hence the timeout) but not for the requests
@@ -198,7 +198,7 @@ if (ulimit -v $LIMIT && timeout 20 "$XLSTM" generate --model "$tmp/run" --prompt
         "$XLSTM" "$tmp/big.json" "$tmp/text.txt" $LIMIT
 else
     for t in generate_out_of_memory data_out_of_memory eval_out_of_memory train_model_out_of_memory; do
-        echo "SKIP $t (this build cannot run under ulimit -v $LIMIT, e.g. AddressSanitizer)"
+        skip $t "this build cannot run under ulimit -v $LIMIT (e.g. AddressSanitizer)"
     done
 fi
 # an endless stream of binary data is refused at its first NUL byte, not read until memory runs out

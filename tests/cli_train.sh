@@ -215,7 +215,7 @@ if truncate -s 8T "$tmp/huge.txt" 2> /dev/null; then
         "$XLSTM" train --data "$tmp/huge.txt" --out "$tmp/hugedata"
     rm -f "$tmp/huge.txt"
 else
-    echo "SKIP train_data_beyond_memory (this file system has no 8 TB sparse files)"
+    skip train_data_beyond_memory "this file system has no 8 TB sparse files"
 fi
 last_line_error train_batch_beyond_memory "activations: needs .* GB, more than this machine's memory" \
     "$XLSTM" train --data "$tmp/text.txt" --batch-size 4096 --context 8192 --out "$tmp/hugebatch"
@@ -230,6 +230,6 @@ if (ulimit -v 2000000 && "$XLSTM" --help > /dev/null 2>&1); then
         fail train_allocation_failure; echo "  exit $rc"; cat "$tmp/err"
     fi
 else
-    echo "SKIP train_allocation_failure (this build cannot start under ulimit -v, e.g. AddressSanitizer)"
+    skip train_allocation_failure "this build cannot start under ulimit -v (e.g. AddressSanitizer)"
 fi
 exit 0

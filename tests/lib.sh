@@ -1,5 +1,5 @@
 # tests/lib.sh — what every tests/cli*.sh shares: a temporary directory removed on exit,
-# PASS/FAIL lines (counted by tests/run.sh), and the check for a clean refusal.
+# PASS/FAIL/SKIP lines (counted by tests/run.sh), and the check for a clean refusal.
 XLSTM=${XLSTM:-build/xlstm}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -7,6 +7,8 @@ trap 'rm -rf "$tmp"' EXIT
 failures=0
 pass() { echo "PASS $1"; }
 fail() { echo "FAIL $1"; failures=$((failures + 1)); }
+# skip NAME WHY: the test cannot run in this build or on this system; counted apart from passes
+skip() { echo "SKIP $1: $2"; }
 
 # expect_ok NAME CMD...: exit 0
 expect_ok() {

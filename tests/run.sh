@@ -1,6 +1,7 @@
 #!/bin/sh
-# tests/run.sh — run every test program and the CLI tests; count PASS/FAIL lines and end
-# with "N passed, N failed". Run from the repository root (make test does).
+# tests/run.sh — run every test program and the CLI tests; count PASS/FAIL/SKIP lines and
+# end with "N passed, N failed, N skipped" (a skipped test could not run in this build or on
+# this system: it neither passes nor fails). Run from the repository root (make test does).
 BUILD=${BUILD:-build}
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
@@ -16,5 +17,6 @@ for t in tests/cli*.sh; do
 done
 passed=$(grep -c '^PASS ' "$log")
 failed=$(grep -c '^FAIL ' "$log")
-echo "$passed passed, $failed failed"
+skipped=$(grep -c '^SKIP ' "$log")
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ] && [ "$status" -eq 0 ] && [ "$passed" -gt 0 ]

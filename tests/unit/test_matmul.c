@@ -125,26 +125,47 @@ static void test_linear_forward_one_maps(void)
     }
 }
 
-/* More maps than one region takes (they go in groups), each above the parallel threshold:
- * with one thread and with three (blocks handed out as threads come free) the same bits. */
+enum { MANY_MAPS = LINEAR_BATCH_MAX + 5, MANY_IN = 260, MANY_OUT = 300 };
+
+/* y = the MANY_MAPS maps of W ([MANY_MAPS][MANY_OUT][MANY_IN]) on x in one linear_forward_one
+ * on `threads` threads: more maps than one region takes (they go in groups), each above the
+ * parallel threshold. */
+static void many_maps_forward(real *y, const real *W, const real *x, int threads)
+{
+#ifdef _OPENMP
+    omp_set_num_threads(threads);
+#else
+    (void)threads;
+#endif
+    linear_map maps[MANY_MAPS];
+    for (int i = 0; i < MANY_MAPS; i++)
+        maps[i] = (linear_map){y + (size_t)i * MANY_OUT, x, W + (size_t)i * MANY_OUT * MANY_IN, NULL, MANY_IN, MANY_OUT};
+    linear_forward_one(maps, MANY_MAPS);
+}
+
+static void test_linear_forward_one_many_maps(void)
+{
+    real *W = rand_array((size_t)MANY_MAPS * MANY_OUT * MANY_IN), *x = rand_array(MANY_IN);
+    real *y = rand_array((size_t)MANY_MAPS * MANY_OUT);
+    many_maps_forward(y, W, x, 1);
+    for (int i = 0; i < MANY_MAPS; i++)
+        check_rows(y + (size_t)i * MANY_OUT, NULL, W + (size_t)i * MANY_OUT * MANY_IN, MANY_IN, x, NULL, 1, 0, MANY_OUT,
+                   MANY_IN, "many maps");
+    xlstm_free(W), xlstm_free(x), xlstm_free(y);
+}
+
+/* The same with one thread and with three (blocks handed out as threads come free): the
+ * same bits. */
 static void test_linear_forward_one_many_maps_threads(void)
 {
-    enum { MAPS = LINEAR_BATCH_MAX + 5, IN = 260, OUT = 300 };
-    real *W = rand_array((size_t)MAPS * OUT * IN), *x = rand_array(IN);
-    real *y1 = rand_array((size_t)MAPS * OUT), *y3 = rand_array((size_t)MAPS * OUT);
-    linear_map maps[MAPS];
-    real *outs[2] = {y1, y3};
-    for (int run = 0; run < 2; run++) {
-#ifdef _OPENMP
-        omp_set_num_threads(run ? 3 : 1);
+#ifndef _OPENMP
+    SKIP("this build has no OpenMP (one thread)");
 #endif
-        for (int i = 0; i < MAPS; i++)
-            maps[i] = (linear_map){outs[run] + (size_t)i * OUT, x, W + (size_t)i * OUT * IN, NULL, IN, OUT};
-        linear_forward_one(maps, MAPS);
-    }
-    for (int i = 0; i < MAPS; i++)
-        check_rows(y3 + (size_t)i * OUT, NULL, W + (size_t)i * OUT * IN, IN, x, NULL, 1, 0, OUT, IN, "many maps");
-    CHECK(memcmp(y1, y3, sizeof(real) * MAPS * OUT) == 0, "1 and 3 threads differ");
+    real *W = rand_array((size_t)MANY_MAPS * MANY_OUT * MANY_IN), *x = rand_array(MANY_IN);
+    real *y1 = rand_array((size_t)MANY_MAPS * MANY_OUT), *y3 = rand_array((size_t)MANY_MAPS * MANY_OUT);
+    many_maps_forward(y1, W, x, 1);
+    many_maps_forward(y3, W, x, 3);
+    CHECK(memcmp(y1, y3, sizeof(real) * MANY_MAPS * MANY_OUT) == 0, "1 and 3 threads differ");
     xlstm_free(W), xlstm_free(x), xlstm_free(y1), xlstm_free(y3);
 }
 
@@ -171,6 +192,7 @@ int main(void)
     RUN(test_gemm_one_row);
     RUN(test_linear_one_row);
     RUN(test_linear_forward_one_maps);
+    RUN(test_linear_forward_one_many_maps);
     RUN(test_linear_forward_one_many_maps_threads);
     RUN(test_row_bits_independent_of_grouping);
     TEST_EXIT();
