@@ -1,10 +1,12 @@
 # xlstm.c build. `make` builds the library and the CLI; `make test` runs the test suite;
 # `make asan` runs it under AddressSanitizer + UBSan; `make bench` runs the benchmarks.
-# BLAS=auto|openblas|none  OPENMP=auto|yes|no  CC=gcc|clang
+# BLAS=auto|openblas|none  OPENMP=auto|yes|no  CLONES=yes|no  CC=gcc|clang
 CC      ?= cc
 BUILD   ?= build
 BLAS    ?= auto
 OPENMP  ?= auto
+# CLONES=no: no AVX2 clones (src/kernels/ops.h), only the baseline code they would replace
+CLONES  ?= yes
 OPT     ?= -O3
 # -fno-math-errno: nothing reads errno after a math call, and without it sqrt is a call that
 # keeps loops over it (AdamW's) scalar; values are unchanged.
@@ -34,6 +36,16 @@ ifeq ($(HAVE_OMP),yes)
 else
   CFLAGS_BASE += -Wno-unknown-pragmas
 endif
+ifeq ($(CLONES),no)
+  CFLAGS_BASE += -DXLSTM_NO_CLONES
+endif
+
+# The effective configuration, flags and detection results alike, in a stamp that every
+# object and program depends on, rewritten only when it changes: a make that detects another
+# BLAS or OpenMP (or is given other flags) than the last one in $(BUILD) rebuilds everything
+# rather than linking objects of both.
+STAMP := $(BUILD)/config.stamp
+STAMP_TEXT := CC=$(CC) CFLAGS=$(CFLAGS_BASE) LDLIBS=$(LDLIBS_BASE)
 
 LIB_SRC  := $(wildcard src/*.c src/kernels/*.c src/io/*.c src/models/*.c src/models/*/*.c src/train/*.c)
 CLI_SRC  := $(wildcard src/cli/*.c)
@@ -47,18 +59,25 @@ CLIOBJ := $(CLI_SRC:%.c=$(BUILD)/f32/%.o)
 TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRC))
 
-.PHONY: all test asan clean config bench fuzz
+.PHONY: all test test-unit asan clean config bench fuzz FORCE
 # keep intermediate objects of the chained fuzz rules
 .SECONDARY:
 all: config $(BUILD)/libxlstm.a $(BUILD)/xlstm
 
 config:
-	@echo "xlstm.c build: CC=$(CC) BLAS=$(if $(HAVE_BLAS),openblas,none (portable C matmul; slower)) OpenMP=$(if $(HAVE_OMP),yes,no (single thread))"
+	@echo "xlstm.c build: CC=$(CC) BLAS=$(if $(HAVE_BLAS),openblas,none (portable C matmul; slower)) OpenMP=$(if $(HAVE_OMP),yes,no (single thread))$(if $(filter no,$(CLONES)), AVX2 clones: no)"
 
-$(BUILD)/f32/%.o: %.c $(wildcard include/*.h src/*.h src/*/*.h src/*/*/*.h)
+# (its recipe runs every time, but touches the stamp only when the text differs)
+$(STAMP): FORCE
+	@mkdir -p $(dir $@)
+	@printf '%s\n' '$(subst ','\'',$(STAMP_TEXT))' | cmp -s - $@ || \
+	  { [ ! -e $@ ] || echo "xlstm.c build: the configuration in $(BUILD) changed: rebuilding it all"; \
+	    printf '%s\n' '$(subst ','\'',$(STAMP_TEXT))' > $@; }
+
+$(BUILD)/f32/%.o: %.c $(wildcard include/*.h src/*.h src/*/*.h src/*/*/*.h) $(STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -c $< -o $@
-$(BUILD)/f64/%.o: %.c $(wildcard include/*.h src/*.h src/*/*.h src/*/*/*.h)
+$(BUILD)/f64/%.o: %.c $(wildcard include/*.h src/*.h src/*/*.h src/*/*/*.h) $(STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -DXLSTM_DOUBLE -c $< -o $@
 
@@ -67,26 +86,29 @@ $(BUILD)/libxlstm.a: $(OBJ32)
 $(BUILD)/libxlstm64.a: $(OBJ64)
 	ar rcs $@ $^
 
-$(BUILD)/xlstm: $(CLIOBJ) $(BUILD)/libxlstm.a
+$(BUILD)/xlstm: $(CLIOBJ) $(BUILD)/libxlstm.a $(STAMP)
 	$(CC) $(CFLAGS_BASE) -o $@ $(CLIOBJ) $(BUILD)/libxlstm.a $(LDLIBS_BASE)
 	@if [ "$(BUILD)" = build ]; then ln -sf build/xlstm xlstm; fi
 
 # (a double-precision test includes its float twin: any test source may be one)
-$(BUILD)/tests/%_f64: tests/unit/%_f64.c tests/unit/test.h $(TEST_SRC) $(BUILD)/libxlstm64.a
+$(BUILD)/tests/%_f64: tests/unit/%_f64.c tests/unit/test.h $(TEST_SRC) $(BUILD)/libxlstm64.a $(STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -DXLSTM_DOUBLE -o $@ $< $(BUILD)/libxlstm64.a $(LDLIBS_BASE)
 # (some CLI unit tests compile the CLI module they test into themselves)
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(BUILD)/libxlstm.a $(CLI_SRC)
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(BUILD)/libxlstm.a $(CLI_SRC) $(STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -o $@ $< $(BUILD)/libxlstm.a $(LDLIBS_BASE)
 
 # the examples see only the public header (-Iinclude, no -Isrc) and link only libxlstm
-$(BUILD)/examples/%: examples/%.c include/xlstm.h $(BUILD)/libxlstm.a
+$(BUILD)/examples/%: examples/%.c include/xlstm.h $(BUILD)/libxlstm.a $(STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -Wall -Wextra $(OPT) $(EXTRA_CFLAGS) -Iinclude -o $@ $< $(BUILD)/libxlstm.a $(LDLIBS_BASE)
 
 test: all $(TESTS) $(EXAMPLES)
 	@BUILD=$(BUILD) sh tests/run.sh
+# the test programs alone, without the CLI tests (a second build's check: tests/clones.sh)
+test-unit: $(TESTS)
+	@BUILD=$(BUILD) sh tests/run.sh unit
 
 # The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer (separate build dir).
 asan:
@@ -127,4 +149,4 @@ fuzz: $(FUZZ_TARGETS:%=build-fuzz/%)
 	done
 
 clean:
-	rm -rf build build-asan build-fuzz xlstm
+	rm -rf build build-asan build-fuzz build-noclones xlstm
