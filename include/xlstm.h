@@ -29,7 +29,7 @@ typedef float xlstm_real;
 
 /* The message of the last failure on this thread ("" if none). */
 const char *xlstm_errmsg(void);
-/* Build description: BLAS backend, OpenMP threads, precision. */
+/* Build description: precision, BLAS backend, AVX2 clones, OpenMP threads. */
 const char *xlstm_build_info(void);
 
 /* ---------------------------------------------------------------- config */

@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "common.h"
+#include "kernels/ops.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -19,12 +20,18 @@ const char *xlstm_build_info(void)
     snprintf(blas_buf, sizeof blas_buf, "OpenBLAS (%s kernels)", openblas_get_corename());
     blas = blas_buf;
 #endif
+    /* which code the loops marked AVX2_CLONES run (ops.h): the loader picks the clone by the
+     * same test */
+    const char *clones = "no AVX2 clones (baseline code)";
+#if XLSTM_CLONES
+    clones = __builtin_cpu_supports("avx2") ? "AVX2 clones (avx2 in use)" : "AVX2 clones (baseline in use: no AVX2)";
+#endif
     int threads = 1;
 #ifdef _OPENMP
     threads = omp_get_max_threads();
 #endif
-    snprintf(info, sizeof info, "%s, %s, %d thread%s, %s", sizeof(real) == 4 ? "float32" : "float64", blas, threads,
-             threads == 1 ? "" : "s",
+    snprintf(info, sizeof info, "%s, %s, %s, %d thread%s, %s", sizeof(real) == 4 ? "float32" : "float64", blas,
+             clones, threads, threads == 1 ? "" : "s",
 #ifdef _OPENMP
              "OpenMP"
 #else

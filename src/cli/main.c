@@ -27,7 +27,7 @@ static void usage(FILE *out)
                  "  eval          loss, perplexity and bits per byte on a text, by position\n"
                  "  experiment    the paper's claims at small scale: formal languages, MQAR, extrapolation\n"
                  "  bench         speed of named configurations (tokens/s, GFLOP/s, memory)\n"
-                 "  version       print the build (BLAS, threads, precision)\n");
+                 "  version       print the build (precision, BLAS, AVX2 clones, threads)\n");
 }
 
 int main(int argc, char **argv)

@@ -68,9 +68,6 @@ static void gemm_portable(int ta, int tb, int M, int N, int K, real alpha, const
  * (an array of lanes was kept on the stack by GCC, 40% slower from cache); other compilers
  * run the same arithmetic over arrays. Vectors only live inside the functions: passing them
  * by value would depend on the clone's ABI. */
-#define LANES 8
-#define LANES_TOTAL(a) ((((a)[0] + (a)[4]) + ((a)[1] + (a)[5])) + (((a)[2] + (a)[6]) + ((a)[3] + (a)[7])))
-
 #ifdef __GNUC__
 typedef real lanes __attribute__((vector_size(LANES * sizeof(real))));
 typedef real lanes_unaligned __attribute__((vector_size(LANES * sizeof(real)), aligned(sizeof(real)), may_alias));

@@ -7,21 +7,26 @@
  * never write the same element and no scratch buffer is needed. */
 #define NORM_DW_COLS 4096
 
-/* The slices' sums run in SIMD lanes (omp simd reductions: a plain running sum is one chain
- * of dependent adds, which cannot be vectorized) and the slices in AVX2 clones (ops.h). */
+/* The slices run in AVX2 clones (ops.h) and their sums in explicit lanes (ops.h: a plain
+ * running sum is one chain of dependent adds, which cannot be vectorized), so that both
+ * clones, and builds with and without OpenMP, give the same bits. Each sum is a loop over
+ * whole groups of LANES, whose lanes the compiler turns into vectors, and the tail. */
 
 /* One (row, group) slice of C values: out, mean, rstd of x with scale 1 + w (w may be NULL). */
 AVX2_CLONES static void slice_forward(real *restrict out, real *mean, real *rstd, const real *restrict x,
                                       const real *restrict w, int C)
 {
     /* two passes (mean, then squared deviations): no cancellation for large means */
-    real m = 0, v = 0;
-#pragma omp simd reduction(+ : m)
-    for (int c = 0; c < C; c++) m += x[c];
-    m /= C;
-#pragma omp simd reduction(+ : v)
-    for (int c = 0; c < C; c++) v += (x[c] - m) * (x[c] - m);
-    v /= C;
+    real ms[LANES] = {0}, vs[LANES] = {0};
+    int c = 0;
+    for (; c + LANES <= C; c += LANES)
+        for (int j = 0; j < LANES; j++) ms[j] += x[c + j];
+    for (int j = 0; c + j < C; j++) ms[j] += x[c + j];
+    real m = LANES_TOTAL(ms) / C;
+    for (c = 0; c + LANES <= C; c += LANES)
+        for (int j = 0; j < LANES; j++) vs[j] += (x[c + j] - m) * (x[c + j] - m);
+    for (int j = 0; c + j < C; j++) vs[j] += (x[c + j] - m) * (x[c + j] - m);
+    real v = LANES_TOTAL(vs) / C;
     real r = 1 / sqrt(v + (real)XLSTM_NORM_EPS);
     *mean = m;
     *rstd = r;
@@ -67,23 +72,36 @@ static void groupnorm_dw(real *dw, const real *dout, const real *x, const real *
     }
 }
 
-/* One slice of the dx part: dx += rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)),
- * dxhat = dout * (1 + w) (w may be NULL). */
+/* dxhat = dout * (1 + w) at c (w may be NULL) */
+static inline real dxhat_at(const real *dout, const real *w, int c) { return w ? dout[c] * (1 + w[c]) : dout[c]; }
+
+/* mean(dxhat) into *a, mean(dxhat * xhat) into *b. Inline: called with w and with NULL, each
+ * copy is a loop without the test of w, which vectorizes. */
+static inline void dxhat_means(real *a, real *b, const real *dout, const real *x, const real *w, real m, real r,
+                               int C)
+{
+    real sa[LANES] = {0}, sb[LANES] = {0};
+    int c = 0;
+    for (; c + LANES <= C; c += LANES)
+        for (int j = 0; j < LANES; j++) sa[j] += dxhat_at(dout, w, c + j);
+    for (int j = 0; c + j < C; j++) sa[j] += dxhat_at(dout, w, c + j);
+    for (c = 0; c + LANES <= C; c += LANES)
+        for (int j = 0; j < LANES; j++) sb[j] += dxhat_at(dout, w, c + j) * (x[c + j] - m) * r;
+    for (int j = 0; c + j < C; j++) sb[j] += dxhat_at(dout, w, c + j) * (x[c + j] - m) * r;
+    *a = LANES_TOTAL(sa) / C;
+    *b = LANES_TOTAL(sb) / C;
+}
+
+/* One slice of the dx part: dx += rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)). */
 AVX2_CLONES static void slice_backward_x(real *restrict dx, const real *restrict dout, const real *restrict x,
                                          const real *restrict w, real m, real r, int C)
 {
-    real sum_dxhat = 0, sum_dxhat_xhat = 0;
-#pragma omp simd reduction(+ : sum_dxhat, sum_dxhat_xhat)
-    for (int c = 0; c < C; c++) {
-        real dxhat = w ? dout[c] * (1 + w[c]) : dout[c];
-        sum_dxhat += dxhat;
-        sum_dxhat_xhat += dxhat * (x[c] - m) * r;
-    }
-    real a = sum_dxhat / C, b = sum_dxhat_xhat / C;
-    for (int c = 0; c < C; c++) {
-        real dxhat = w ? dout[c] * (1 + w[c]) : dout[c];
-        dx[c] += r * (dxhat - a - (x[c] - m) * r * b);
-    }
+    real a, b;
+    if (w)
+        dxhat_means(&a, &b, dout, x, w, m, r, C);
+    else
+        dxhat_means(&a, &b, dout, x, NULL, m, r, C);
+    for (int c = 0; c < C; c++) dx[c] += r * (dxhat_at(dout, w, c) - a - (x[c] - m) * r * b);
 }
 
 void groupnorm_row_backward(real *dx, real *dw, const real *dout, const real *x, const real *w, const real *mean,

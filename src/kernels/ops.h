@@ -21,12 +21,22 @@
  * made by glibc's ifunc, hence the guard. Used for the loops of batch-1 generation, which
  * run from cache or stream weights, where the vector width counts. Neither clone contracts
  * a*b+c into an FMA (C11 mode; "avx2" does not enable FMA), so elementwise loops give the
- * same bits in both. */
-#if defined(__GNUC__) && defined(__x86_64__) && defined(__GLIBC__)
+ * same bits in both. XLSTM_NO_CLONES (make CLONES=no) leaves only the baseline code, so that
+ * the tests run it on any machine; XLSTM_CLONES says which was built (xlstm_build_info). */
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__GLIBC__) && !defined(XLSTM_NO_CLONES)
 #define AVX2_CLONES __attribute__((target_clones("avx2", "default")))
+#define XLSTM_CLONES 1
 #else
 #define AVX2_CLONES
+#define XLSTM_CLONES 0
 #endif
+
+/* Sums in explicit lanes (matmul.c's dot products, norm.c's slices): LANES partial sums, lane
+ * j taking the terms k = j mod LANES in order of k, added at the end in a fixed tree. The
+ * order is the code's, not the compiler's (as an `omp simd` reduction's would be: its lanes
+ * are as wide as the clone's vectors), so the result has the same bits in either clone. */
+#define LANES 8
+#define LANES_TOTAL(a) ((((a)[0] + (a)[4]) + ((a)[1] + (a)[5])) + (((a)[2] + (a)[6]) + ((a)[3] + (a)[7])))
 
 /* ---- scalar activations (inline: used inside fused loops) */
 
