@@ -149,4 +149,4 @@ fuzz: $(FUZZ_TARGETS:%=build-fuzz/%)
 	done
 
 clean:
-	rm -rf build build-asan build-fuzz build-noclones xlstm
+	rm -rf build build-asan build-fuzz build-noclones build-nolib build-clang xlstm

@@ -7,9 +7,10 @@
 # loops and sums in explicit lanes). A second build, so not part of `make test`; .ci/run runs
 # it. Run from the repository root: sh tests/clones.sh
 BUILD=${BUILD:-build-noclones}
-make -s build/xlstm > /dev/null && make -s BUILD="$BUILD" CLONES=no "$BUILD/xlstm" > /dev/null || exit 1
+J=-j$(nproc 2> /dev/null || echo 2)
+make -s $J build/xlstm > /dev/null && make -s $J BUILD="$BUILD" CLONES=no "$BUILD/xlstm" > /dev/null || exit 1
 status=0
-make -s BUILD="$BUILD" CLONES=no test-unit || status=1
+make -s $J BUILD="$BUILD" CLONES=no test-unit || status=1
 . tests/lib.sh
 echo "== $BUILD/xlstm verify --dump against build/xlstm's"
 if build/xlstm version | grep -q "avx2 in use"; then
