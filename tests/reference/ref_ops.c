@@ -37,7 +37,8 @@ void ref_headwise(double *y, const double *x, const double *W, const double *b, 
         for (int h = 0; h < blocks; h++)
             for (int o = 0; o < out; o++) {
                 double s = 0;
-                for (int i = 0; i < in; i++) s += W[((size_t)h * out + o) * in + i] * x[(size_t)t * blocks * in + h * in + i];
+                for (int i = 0; i < in; i++)
+                    s += W[((size_t)h * out + o) * in + i] * x[(size_t)t * blocks * in + h * in + i];
                 int e = h * out + o;
                 y[(size_t)t * blocks * out + e] = s + (b ? b[e] : 0);
             }

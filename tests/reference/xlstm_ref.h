@@ -61,7 +61,8 @@ void ref_mlstm_step(double *h, double *C, double *n, double *m, const double *q,
 /* sLSTM, one step of all NH heads of DH units (D = NH*DH). state [4, D] = (h, c, n, m), updated.
  * wx [4, D]: the gate inputs W x_t in gate order (i, f, z, o). Per unit (head hd, unit j):
  *   g~ = (wx_g + sum_k R[hd][g*DH + j][k] h_{t-1}[hd*DH + k]) + b_g   (R mixes within a head),
- *   m_t = i~ if n_{t-1} = 0 (the first step) else max(i~, m_{t-1} + logsigmoid(f~)),
+ *   m_t = i~ if n_{t-1} = 0 (the first step; per unit, as the official CUDA kernel: the vanilla
+ *         code tests all units at once, the same for a fresh state) else max(i~, m_{t-1} + logsigmoid(f~)),
  *   i_t = min(1, exp(i~ - m_t)),  f_t = min(1, exp(m_{t-1} + logsigmoid(f~) - m_t)),
  *   z_t = tanh(z~),  o_t = sigmoid(o~),
  *   c_t = f_t c_{t-1} + i_t z_t,  n_t = f_t n_{t-1} + i_t,  h_t = o_t c_t / n_t. */

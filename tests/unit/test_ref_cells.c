@@ -4,9 +4,9 @@
  *  - mLSTM parallel against the reference's parallel form with its explicit D matrix;
  *  - mLSTM recurrent step, T steps against the reference's, small and with enough pairs to
  *    run threaded;
- *  - sLSTM sequence forward (with and without the saved values, from no state and a random
- *    one) and T steps, small and large enough that heads (forward) and the batch of products
- *    (step) run threaded;
+ *  - sLSTM sequence forward (with and without the saved values, from no state, a zero state
+ *    and a random one) and T steps, small and large enough that heads (forward) and the batch
+ *    of products (step) run threaded;
  * each in gate regimes: normal; +/-50 (the stabilizer decides everything); and for the mLSTM
  * input gates near -50 (the normalizer's floor exp(-m) wins), at 1, 2 and 3 threads.
  * Built in float (this file) and double (test_ref_cells_f64.c), with the tolerances below. */
@@ -115,7 +115,8 @@ static void mlstm_reference(double *h, double *st, const mproblem *p, int parall
                 for (int t = 0; t < T; t++)
                     ref_mlstm_step(hh + (size_t)t * DH, st + pair * DH * DH, st + p->n + pair * DH, st + p->m + pair,
                                    q + (size_t)t * DH, k + (size_t)t * DH, v + (size_t)t * DH, ig[t], fg[t], DH);
-            for (int t = 0; t < T; t++) memcpy(h + ((size_t)b * T + t) * E + hd * DH, hh + (size_t)t * DH, sizeof(double) * DH);
+            for (int t = 0; t < T; t++)
+                memcpy(h + ((size_t)b * T + t) * E + hd * DH, hh + (size_t)t * DH, sizeof(double) * DH);
         }
     free(q), free(k), free(v), free(ig), free(fg), free(hh);
 }
@@ -160,7 +161,8 @@ static void mlstm_chunkwise_case(int regime, int init)
                                      given ? st + p.m : NULL, NULL) == 0,
                   "%s", xlstm_errmsg());
             double e[4];
-            CHECK(mlstm_compare(h, given ? st : NULL, h_ref, st_ref, &p, tol_of(TOL_M, regime), worst_of(W_CHUNKWISE, regime), e),
+            CHECK(mlstm_compare(h, given ? st : NULL, h_ref, st_ref, &p, tol_of(TOL_M, regime),
+                                worst_of(W_CHUNKWISE, regime), e),
                   "%s, %s, chunk %d, %d threads: h %.2e C %.2e n %.2e m %.2e", regime_name[regime], init_name[init],
                   chunks[ic], check_threads[it], e[0], e[1], e[2], e[3]);
         }
@@ -263,8 +265,8 @@ static sproblem sproblem_new(int B, int T, int NH, int DH, int regime, int init)
     size_t BD = (size_t)B * D;
     p.s = twin_new(4 * BD);
     for (size_t i = 0; init == INIT_RANDOM && i < BD; i++) {
-        double n0 = 0.5 + 1.5 * rng_uniform(&rng), values[4] = {2 * rng_uniform(&rng) - 1,
-                                                                 n0 * (2 * rng_uniform(&rng) - 1), n0, rng_normal(&rng)};
+        double n0 = 0.5 + 1.5 * rng_uniform(&rng);
+        double values[4] = {2 * rng_uniform(&rng) - 1, n0 * (2 * rng_uniform(&rng) - 1), n0, rng_normal(&rng)};
         for (int c = 0; c < 4; c++) {
             p.s.r[c * BD + i] = (xlstm_real)values[c];
             p.s.d[c * BD + i] = p.s.r[c * BD + i];
@@ -311,7 +313,8 @@ static void slstm_run(xlstm_real *h, xlstm_real *st, const sproblem *p, int how,
     xlstm_real *work = calloc((size_t)B * 4 * D, sizeof *work), *wx = calloc((size_t)B * 4 * D, sizeof *wx);
     xlstm_real *ht = calloc((size_t)B * D, sizeof *ht);
     for (int t = 0; t < T; t++) {
-        for (int b = 0; b < B; b++) memcpy(wx + (size_t)b * 4 * D, Wx + ((size_t)b * T + t) * 4 * D, sizeof *wx * 4 * D);
+        for (int b = 0; b < B; b++)
+            memcpy(wx + (size_t)b * 4 * D, Wx + ((size_t)b * T + t) * 4 * D, sizeof *wx * 4 * D);
         slstm_cell_step(ht, st, work, wx, R, bias, B, p->NH, p->DH, NULL);
         for (int b = 0; b < B; b++) memcpy(h + ((size_t)b * T + t) * D, ht + (size_t)b * D, sizeof *h * D);
     }
@@ -351,7 +354,7 @@ static void test_slstm_forward(void)
 {
     for (int sz = 0; sz < 2; sz++)
         for (int regime = NORMAL; regime <= EXTREME; regime++)
-            for (int init = INIT_NULL; init < INITS; init += INIT_RANDOM - INIT_NULL)
+            for (int init = 0; init < INITS; init++)
                 for (int how = SEQ_PLAIN; how <= SEQ_SAVED; how++)
                     slstm_case(ssizes[sz][0], ssizes[sz][1], ssizes[sz][2], ssizes[sz][3], regime, init, how);
 }
