@@ -2,8 +2,8 @@
  * run per sequence, through the public API:
  *  - xlstm_forward over a batch of B = 3 sequences, in the parallel form and chunkwise with
  *    chunk 1, 3, 16, 64 (T = 48): the residual stream after every block and the logits;
- *  - xlstm_step token by token over one sequence, and xlstm_prefill of another in pieces of
- *    1, 16, 20 and 11 tokens (chunks 3, 16, 64, 1): the logits;
+ *  - xlstm_step token by token over one sequence, xlstm_prefill of another in pieces of
+ *    1, 16, 20 and 11 tokens (chunks 3, 16, 64, 1), and xlstm_step_batch over all B: the logits;
  * at 1, 2 and 3 threads, for two configs (a mixed stack of D 128 with a gated FFN, above the
  * thresholds where the layers run threaded; and a small one with biases, tied head, no
  * post-blocks norm, an sLSTM block without conv and FFN), with the parameters perturbed and,
@@ -20,7 +20,7 @@
 /* Errors: max |library - reference| / max |reference| per tensor (ref_check.h), bounds
  * {normal, +/-50}. The model chains the layers of test_ref_layers.c (see its measurements).
  * Double: sums in other orders: measured 5e-15; with +/-50 the log-space exponents of ~1e3
- * round at 1e3 * 2^-52 = 2e-13 absolute, and the blocks carry that on: measured 5e-13.
+ * round at 1e3 * 2^-52 = 2e-13 absolute, and the blocks carry that on: measured 7e-13.
  * Float: the layers' rounding (2^-24 = 6e-8 per operation over sums of D = 64 .. 256 terms)
  * through the blocks and the head: measured 2.3e-6; with +/-50 the decay factors' relative
  * error of ~1e3 * 6e-8 (the exponents' rounding): measured 1.9e-5 to 3e-5 (OpenBLAS builds)
@@ -140,20 +140,20 @@ static void tensor_map(xlstm_model *m, const char *name, double scale, int extre
 
 static xlstm_model *make_model(const char *json, int regime)
 {
-    xlstm_config cfg;
     xlstm_model *m = NULL;
-    if (xlstm_config_parse(&cfg, json, strlen(json)) != 0 || xlstm_model_create(&m, &cfg) != 0 ||
-        xlstm_model_init(m, 1) != 0) {
+    if (xlstm_model_create_json(&m, json, strlen(json)) != 0 || xlstm_model_init(m, 1) != 0) {
         fprintf(stderr, "  model: %s\n", xlstm_errmsg());
+        xlstm_model_free(m);
         return NULL;
     }
+    const xlstm_config *cfg = xlstm_model_config(m);
     xlstm_real *p = xlstm_model_params(m);
     for (int i = 0; i < xlstm_model_num_tensors(m); i++) {
         const xlstm_tensor *t = xlstm_model_tensor(m, i);
         for (size_t j = 0; j < t->numel; j++) p[t->offset + j] += (xlstm_real)(0.1 * rng_normal(&rng));
     }
-    size_t D = (size_t)cfg.embedding_dim;
-    for (int i = 0; regime == EXTREME && i < cfg.num_blocks; i++) {
+    size_t D = (size_t)cfg->embedding_dim;
+    for (int i = 0; regime == EXTREME && i < cfg->num_blocks; i++) {
         char f[160];
         static const char *mlstm_gates[2] = {"mlstm_cell.igate", "mlstm_cell.fgate"};
         static const char *slstm_gates[2] = {"fgate", "igate"}; /* they feed i and f */
@@ -216,6 +216,26 @@ static double forward_err(const xlstm_model *m, const expected *x, int form)
     return e;
 }
 
+/* Every sequence a token at a time through the batched step, one state each; the largest
+ * logits error. */
+static double step_batch_err(xlstm_model *m, const expected *x)
+{
+    xlstm_state **s = calloc((size_t)x->B, sizeof *s);
+    xlstm_real *logits = calloc((size_t)x->B * x->V, sizeof *logits);
+    int32_t *tok = calloc((size_t)x->B, sizeof *tok);
+    double e = 0;
+    for (int b = 0; b < x->B; b++) CHECK(xlstm_state_create(m, &s[b]) == 0, "%s", xlstm_errmsg());
+    for (int t = 0; t < x->T; t++) {
+        for (int b = 0; b < x->B; b++) tok[b] = x->tokens[(size_t)b * x->T + t];
+        CHECK(xlstm_step_batch(m, s, tok, x->B, logits) == 0, "%s", xlstm_errmsg());
+        for (int b = 0; b < x->B; b++)
+            e = fmax(e, check_err(logits + (size_t)b * x->V, x->logits[1] + ((size_t)b * x->T + t) * x->V, x->V));
+    }
+    for (int b = 0; b < x->B; b++) xlstm_state_free(s[b]);
+    free(s), free(logits), free(tok);
+    return e;
+}
+
 /* Steps over sequence 0 and a prefill of sequence 1 in pieces; the largest logits error. */
 static double recurrent_err(xlstm_model *m, const expected *x)
 {
@@ -265,6 +285,9 @@ static void model_case(const char *json, int regime)
         }
         double e = recurrent_err(m, &x);
         CHECK(check_within(e, tol, seen), "%s, %d threads, step and prefill: %.2e", regime_name[regime],
+              check_threads[it], e);
+        e = step_batch_err(m, &x);
+        CHECK(check_within(e, tol, seen), "%s, %d threads, batched step: %.2e", regime_name[regime],
               check_threads[it], e);
     }
     expected_free(&x);
