@@ -99,6 +99,20 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/test.h $(BUILD)/libxlstm.a $(CLI_SRC
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -o $@ $< $(BUILD)/libxlstm.a $(LDLIBS_BASE)
 
+# Tests named test_ref_* also link the naive double-precision reference (tests/reference).
+REF_SRC := $(wildcard tests/reference/*.c)
+REFOBJ := $(REF_SRC:%.c=$(BUILD)/ref/%.o)
+$(REFOBJ): $(BUILD)/ref/%.o: %.c tests/reference/xlstm_ref.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -c $< -o $@
+$(BUILD)/tests/test_ref_%_f64: tests/unit/test_ref_%_f64.c tests/unit/test.h tests/unit/ref_check.h $(TEST_SRC) \
+  $(REFOBJ) $(BUILD)/libxlstm64.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -DXLSTM_DOUBLE -o $@ $< $(REFOBJ) $(BUILD)/libxlstm64.a $(LDLIBS_BASE)
+$(BUILD)/tests/test_ref_%: tests/unit/test_ref_%.c tests/unit/test.h tests/unit/ref_check.h $(REFOBJ) $(BUILD)/libxlstm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -o $@ $< $(REFOBJ) $(BUILD)/libxlstm.a $(LDLIBS_BASE)
+
 # the examples see only the public header (-Iinclude, no -Isrc) and link only libxlstm
 $(BUILD)/examples/%: examples/%.c include/xlstm.h $(BUILD)/libxlstm.a $(STAMP)
 	@mkdir -p $(dir $@)
