@@ -1,5 +1,8 @@
 /* norm.c — LayerNorm (groups = 1) and MultiHeadLayerNorm (groups = heads) with the
- * official "residual weight": effective scale 1 + w, no bias, biased variance, eps 1e-5. */
+ * official "residual weight": effective scale 1 + w, no bias, biased variance, eps 1e-5; and
+ * xLSTM Large's norms, RMSNorm and the per-head LayerNorm, with a plain scale w and a given eps.
+ * One slice kernel serves all: `off` is the scale's offset (1 or 0) and `center` 0 leaves the
+ * mean out (RMSNorm: x / sqrt(mean(x^2) + eps)). */
 #include "ops.h"
 #include "split.h"
 
@@ -10,23 +13,26 @@
 /* The slices' sums run in SIMD lanes (omp simd reductions: a plain running sum is one chain
  * of dependent adds, which cannot be vectorized) and the slices in AVX2 clones (ops.h). */
 
-/* One (row, group) slice of C values: out, mean, rstd of x with scale 1 + w (w may be NULL). */
+/* One (row, group) slice of C values: out, mean (unless NULL), rstd of x with scale off + w
+ * (w may be NULL). */
 AVX2_CLONES static void slice_forward(real *restrict out, real *mean, real *rstd, const real *restrict x,
-                                      const real *restrict w, int C)
+                                      const real *restrict w, int C, real off, int center, real eps)
 {
     /* two passes (mean, then squared deviations): no cancellation for large means */
     real m = 0, v = 0;
+    if (center) {
 #pragma omp simd reduction(+ : m)
-    for (int c = 0; c < C; c++) m += x[c];
-    m /= C;
+        for (int c = 0; c < C; c++) m += x[c];
+        m /= C;
+    }
 #pragma omp simd reduction(+ : v)
     for (int c = 0; c < C; c++) v += (x[c] - m) * (x[c] - m);
     v /= C;
-    real r = 1 / sqrt(v + (real)XLSTM_NORM_EPS);
-    *mean = m;
+    real r = 1 / sqrt(v + eps);
+    if (mean) *mean = m;
     *rstd = r;
     if (w) {
-        for (int c = 0; c < C; c++) out[c] = (x[c] - m) * r * (1 + w[c]);
+        for (int c = 0; c < C; c++) out[c] = (x[c] - m) * r * (off + w[c]);
     } else {
         for (int c = 0; c < C; c++) out[c] = (x[c] - m) * r;
     }
@@ -35,20 +41,40 @@ AVX2_CLONES static void slice_forward(real *restrict out, real *mean, real *rstd
 void groupnorm_row_forward(real *out, real *mean, real *rstd, const real *x, const real *w, int G, int C)
 {
     for (int g = 0; g < G; g++)
-        slice_forward(out + (size_t)g * C, mean + g, rstd + g, x + (size_t)g * C, w ? w + (size_t)g * C : NULL, C);
+        slice_forward(out + (size_t)g * C, mean + g, rstd + g, x + (size_t)g * C, w ? w + (size_t)g * C : NULL, C, 1,
+                      1, (real)XLSTM_NORM_EPS);
 }
 
-/* x, out [N, G*C]; mean, rstd [N*G]. Each (row, group) slice of C values is independent. */
-void groupnorm_forward(real *out, real *mean, real *rstd, const real *x, const real *w, int N, int G, int C)
+/* x, out [N, G*C]; mean (unless center is 0), rstd [N*G]. Each (row, group) slice of C values
+ * is independent. */
+static void norm_forward(real *out, real *mean, real *rstd, const real *x, const real *w, int N, int G, int C,
+                         real off, int center, real eps)
 {
     long S = (long)N * G;
 #pragma omp parallel for schedule(static) if (S * C > 16384)
     for (long s = 0; s < S; s++)
-        slice_forward(out + (size_t)s * C, mean + s, rstd + s, x + (size_t)s * C, w ? w + (size_t)(s % G) * C : NULL,
-                      C);
+        slice_forward(out + (size_t)s * C, center ? mean + s : NULL, rstd + s, x + (size_t)s * C,
+                      w ? w + (size_t)(s % G) * C : NULL, C, off, center, eps);
 }
 
-/* dw[g*C + c] += sum_n dout[n, g*C + c] * xhat[n, g*C + c], parallel over column blocks. */
+void groupnorm_forward(real *out, real *mean, real *rstd, const real *x, const real *w, int N, int G, int C)
+{
+    norm_forward(out, mean, rstd, x, w, N, G, C, 1, 1, (real)XLSTM_NORM_EPS);
+}
+
+void scaled_groupnorm_forward(real *out, real *mean, real *rstd, const real *x, const real *w, int N, int G, int C,
+                              real eps)
+{
+    norm_forward(out, mean, rstd, x, w, N, G, C, 0, 1, eps);
+}
+
+void rmsnorm_forward(real *out, real *rstd, const real *x, const real *w, int N, int C, real eps)
+{
+    norm_forward(out, NULL, rstd, x, w, N, 1, C, 0, 0, eps);
+}
+
+/* dw[g*C + c] += sum_n dout[n, g*C + c] * xhat[n, g*C + c], parallel over column blocks (mean
+ * NULL: zero). */
 static void groupnorm_dw(real *dw, const real *dout, const real *x, const real *mean, const real *rstd, int N, int G,
                          int C)
 {
@@ -61,27 +87,27 @@ static void groupnorm_dw(real *dw, const real *dout, const real *x, const real *
         real *dwg = dw + (size_t)g * C;
         for (int n = 0; n < N; n++) {
             const real *xs = x + n * D + (size_t)g * C, *ds = dout + n * D + (size_t)g * C;
-            real m = mean[(size_t)n * G + g], r = rstd[(size_t)n * G + g];
+            real m = mean ? mean[(size_t)n * G + g] : 0, r = rstd[(size_t)n * G + g];
             for (int c = c0; c < c1; c++) dwg[c] += ds[c] * (xs[c] - m) * r;
         }
     }
 }
 
 /* One slice of the dx part: dx += rstd * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)),
- * dxhat = dout * (1 + w) (w may be NULL). */
+ * dxhat = dout * (off + w) (w may be NULL); without center no mean(dxhat) term. */
 AVX2_CLONES static void slice_backward_x(real *restrict dx, const real *restrict dout, const real *restrict x,
-                                         const real *restrict w, real m, real r, int C)
+                                         const real *restrict w, real m, real r, int C, real off, int center)
 {
     real sum_dxhat = 0, sum_dxhat_xhat = 0;
 #pragma omp simd reduction(+ : sum_dxhat, sum_dxhat_xhat)
     for (int c = 0; c < C; c++) {
-        real dxhat = w ? dout[c] * (1 + w[c]) : dout[c];
+        real dxhat = w ? dout[c] * (off + w[c]) : dout[c];
         sum_dxhat += dxhat;
         sum_dxhat_xhat += dxhat * (x[c] - m) * r;
     }
-    real a = sum_dxhat / C, b = sum_dxhat_xhat / C;
+    real a = center ? sum_dxhat / C : 0, b = sum_dxhat_xhat / C;
     for (int c = 0; c < C; c++) {
-        real dxhat = w ? dout[c] * (1 + w[c]) : dout[c];
+        real dxhat = w ? dout[c] * (off + w[c]) : dout[c];
         dx[c] += r * (dxhat - a - (x[c] - m) * r * b);
     }
 }
@@ -91,20 +117,39 @@ void groupnorm_row_backward(real *dx, real *dw, const real *dout, const real *x,
 {
     for (int g = 0; g < G; g++) {
         size_t o = (size_t)g * C;
-        slice_backward_x(dx + o, dout + o, x + o, w ? w + o : NULL, mean[g], rstd[g], C);
+        slice_backward_x(dx + o, dout + o, x + o, w ? w + o : NULL, mean[g], rstd[g], C, 1, 1);
         if (w && dw)
             for (int c = 0; c < C; c++) dw[o + c] += dout[o + c] * (x[o + c] - mean[g]) * rstd[g];
     }
 }
 
-/* dx as slice_backward_x; dw += sum over rows of dout * xhat (skipped when w is NULL). */
-void groupnorm_backward(real *dx, real *dw, const real *dout, const real *x, const real *w, const real *mean,
-                        const real *rstd, int N, int G, int C)
+/* dx as slice_backward_x; dw += sum over rows of dout * xhat (skipped when w is NULL); mean
+ * NULL: RMSNorm. */
+static void norm_backward(real *dx, real *dw, const real *dout, const real *x, const real *w, const real *mean,
+                          const real *rstd, int N, int G, int C, real off)
 {
     long S = (long)N * G;
 #pragma omp parallel for schedule(static) if (S * C > 16384)
     for (long s = 0; s < S; s++)
         slice_backward_x(dx + (size_t)s * C, dout + (size_t)s * C, x + (size_t)s * C,
-                         w ? w + (size_t)(s % G) * C : NULL, mean[s], rstd[s], C);
+                         w ? w + (size_t)(s % G) * C : NULL, mean ? mean[s] : 0, rstd[s], C, off, mean != NULL);
     if (w && dw) groupnorm_dw(dw, dout, x, mean, rstd, N, G, C);
+}
+
+void groupnorm_backward(real *dx, real *dw, const real *dout, const real *x, const real *w, const real *mean,
+                        const real *rstd, int N, int G, int C)
+{
+    norm_backward(dx, dw, dout, x, w, mean, rstd, N, G, C, 1);
+}
+
+void scaled_groupnorm_backward(real *dx, real *dw, const real *dout, const real *x, const real *w, const real *mean,
+                               const real *rstd, int N, int G, int C)
+{
+    norm_backward(dx, dw, dout, x, w, mean, rstd, N, G, C, 0);
+}
+
+void rmsnorm_backward(real *dx, real *dw, const real *dout, const real *x, const real *w, const real *rstd, int N,
+                      int C)
+{
+    norm_backward(dx, dw, dout, x, w, NULL, rstd, N, 1, C, 0);
 }
