@@ -133,13 +133,86 @@ static void check_grads(report *r, xlstm_model *m, const char *form)
 
 /* ---------------------------------------------------------------- whole LM */
 
+/* The final states of the B sequences after prefill of all T tokens, against the file's
+ * "state.<block>.<c|n|m>" [B, ...] (each sequence's tensors in the official layout). */
+static void check_states(report *r, const st_file *f, xlstm_model *m, const int32_t *ids, int B, int T)
+{
+    xlstm_state *s;
+    if (!st_find(f, "state.0.c")) return;
+    if (xlstm_state_create(m, &s) != 0) die("verify: %s", xlstm_errmsg());
+    char name[64];
+    for (int i = 0; snprintf(name, sizeof name, "state.%d.c", i), st_find(f, name); i++)
+        for (const char *x = "cnm"; *x; x++) {
+            char sub[32];
+            snprintf(name, sizeof name, "state.%d.%c", i, *x);
+            snprintf(sub, sizeof sub, "%d.%c", i, *x);
+            const st_entry *e = st_find(f, name);
+            size_t per = model_state_tensor(s, sub, NULL);
+            if (!e || per == 0 || e->numel != per * (size_t)B)
+                die("%s: '%s' does not match the model's state (%zu values a sequence)", f->label, name, per);
+            real *got = malloc(e->numel * sizeof *got);
+            if (!got) die("verify: out of memory");
+            for (int b = 0; b < B; b++) {
+                xlstm_state_reset(s);
+                if (xlstm_prefill(m, s, ids + (size_t)b * T, T, NULL) != 0) die("%s", xlstm_errmsg());
+                model_state_tensor(s, sub, got + (size_t)b * per);
+            }
+            char label[96];
+            snprintf(label, sizeof label, "prefill(%d) %s", T, name);
+            check(r, label, name, got, TOL_OUT, 0, name);
+            free(got);
+        }
+    xlstm_state_free(s);
+}
+
+/* Greedy tokens after each of the file's prompts (prefill, then a step per token) against
+ * "output.generated" [B, K]: equal token for token. */
+static void check_generated(report *r, const st_file *f, xlstm_model *m)
+{
+    const st_entry *pe = st_find(f, "input.prompt"), *ge = st_find(f, "output.generated");
+    if (!pe || !ge) return;
+    if (pe->ndim != 2 || ge->ndim != 2 || pe->shape[0] != ge->shape[0] || pe->shape[1] < 1)
+        die("%s: 'input.prompt' [B, P] and 'output.generated' [B, K] do not match", f->label);
+    int B = (int)pe->shape[0], P = (int)pe->shape[1], K = (int)ge->shape[1], V = xlstm_model_vocab_size(m), same = 0;
+    int64_t *prompt = malloc(pe->numel * sizeof *prompt), *want = malloc((ge->numel + 1) * sizeof *want);
+    int32_t *tok = malloc((size_t)P * sizeof *tok);
+    real *logits = malloc((size_t)V * sizeof *logits);
+    xlstm_state *s;
+    if (!prompt || !want || !tok || !logits || xlstm_state_create(m, &s) != 0) die("verify: out of memory");
+    if (st_read_i64(f, pe, prompt, pe->numel) != 0 || st_read_i64(f, ge, want, ge->numel) != 0)
+        die("%s", xlstm_errmsg());
+    for (int b = 0; b < B; b++) {
+        for (int t = 0; t < P; t++) {
+            if (prompt[(size_t)b * P + t] < 0 || prompt[(size_t)b * P + t] >= V)
+                die("%s: a token of input.prompt is outside the vocabulary", f->label);
+            tok[t] = (int32_t)prompt[(size_t)b * P + t];
+        }
+        xlstm_state_reset(s);
+        if (xlstm_prefill(m, s, tok, P, logits) != 0) die("%s", xlstm_errmsg());
+        for (int k = 0; k < K; k++) {
+            int32_t next = 0;
+            for (int v = 1; v < V; v++) next = logits[v] > logits[next] ? v : next;
+            same += next == want[(size_t)b * K + k];
+            if (k + 1 < K && xlstm_step(m, s, next, logits) != 0) die("%s", xlstm_errmsg());
+        }
+    }
+    int ok = same == B * K;
+    r->checked++;
+    r->failed += !ok;
+    printf("%-4s %-66s %d of %d tokens equal\n", ok ? "ok" : "FAIL", "greedy after input.prompt output.generated", same,
+           B * K);
+    xlstm_state_free(s);
+    free(prompt), free(want), free(tok), free(logits);
+}
+
 static void verify_lm(report *r, const st_file *f, const char *cfg_json)
 {
     xlstm_model *m;
     if (xlstm_model_create_json(&m, cfg_json, strlen(cfg_json)) != 0) die("%s: %s", f->label, xlstm_errmsg());
     if (model_load_params(m, f, "param.") != 0) die("%s", xlstm_errmsg());
-    const st_entry *ids_e = st_find(f, "input.ids");
-    if (!ids_e || ids_e->ndim != 2) die("%s: 'input.ids' must be a [B, T] tensor", f->label);
+    const char *ids_name = st_find(f, "input.ids") ? "input.ids" : "input.tokens";
+    const st_entry *ids_e = st_find(f, ids_name);
+    if (!ids_e || ids_e->ndim != 2) die("%s: '%s' must be a [B, T] tensor", f->label, ids_name);
     int B = (int)ids_e->shape[0], T = (int)ids_e->shape[1], N = B * T, V = xlstm_model_vocab_size(m);
     int64_t *ids64 = malloc((size_t)N * 2 * sizeof *ids64);
     int32_t *ids = malloc((size_t)N * 2 * sizeof *ids), *targets = ids + N;
@@ -150,7 +223,7 @@ static void verify_lm(report *r, const st_file *f, const char *cfg_json)
     for (int i = 0; i < 2 * N; i++) {
         if (ids64[i] < (i < N ? 0 : -1) || ids64[i] >= V)
             die("%s: token %lld in input.%s is outside the vocabulary", f->label, (long long)ids64[i],
-                i < N ? "ids" : "targets");
+                i < N ? ids_name + 6 : "targets");
         ids[i] = (int32_t)ids64[i];
     }
     int64_t logit_shape[3] = {B, T, V};
@@ -174,6 +247,8 @@ static void verify_lm(report *r, const st_file *f, const char *cfg_json)
         real loss_r = loss;
         snprintf(label, sizeof label, "%s output.loss", form);
         check(r, label, "output.loss", &loss_r, TOL_OUT, 0, pass == 0 ? "output.loss" : NULL);
+        if (pass == 0 && st_find(f, "output.logits_parallel"))
+            check(r, "parallel output.logits_parallel", "output.logits_parallel", xlstm_logits(m), TOL_OUT, 0, NULL);
         if (pass == 0) {
             memcpy(parallel_logits, xlstm_logits(m), (size_t)N * V * sizeof(real));
             char name[64];
@@ -214,6 +289,8 @@ static void verify_lm(report *r, const st_file *f, const char *cfg_json)
     check(r, "step vs parallel output.logits", "output.logits", step_logits, TOL_OUT, 0, NULL);
     keep(r, "output.prefill_step_logits", prefill_logits, 3, logit_shape);
     xlstm_state_free(s);
+    check_states(r, f, m, ids, B, T);
+    check_generated(r, f, m);
     free(step_logits);
     free(prefill_logits);
     free(parallel_logits);
@@ -413,6 +490,28 @@ static void verify_layer(report *r, const st_file *f, const char *cfg_json, int 
     param_table_free(&t);
 }
 
+/* A file whose kind names an architecture holds a whole model of it, its config in the
+ * architecture's official form (without our "architecture" field, which selects it here). */
+static int is_architecture(const char *kind)
+{
+    for (int i = 0; i < xlstm_architecture_count(); i++)
+        if (strcmp(xlstm_architecture_name(i), kind) == 0) return 1;
+    return 0;
+}
+
+static char *config_of_architecture(const char *arch, const char *cfg_json)
+{
+    const char *rest = strchr(cfg_json, '{');
+    if (!rest) die("verify: the file's config is not a JSON object");
+    rest++;
+    size_t len = strlen(arch) + strlen(rest) + 32;
+    char *json = malloc(len);
+    if (!json) die("verify: out of memory");
+    snprintf(json, len, "{\"architecture\": \"%s\"%s%s", arch, strspn(rest, " \t\r\n") == strlen(rest) - 1 ? "" : ", ",
+             rest);
+    return json;
+}
+
 int cmd_verify(int argc, char **argv)
 {
     const char *file = NULL, *dump = NULL;
@@ -420,8 +519,10 @@ int cmd_verify(int argc, char **argv)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             printf("usage: xlstm verify FILE.safetensors [--dump OUT.safetensors]\n\n"
                    "Checks xlstm.c against reference vectors made with the official PyTorch code (kind lm,\n"
-                   "slstm_layer or mlstm_layer; format in tests/data/ref/README.md): parallel, chunkwise and\n"
-                   "step-by-step forwards and every gradient. Prints one line per tensor with its norm-wise\n"
+                   "slstm_layer, mlstm_layer or an architecture such as xlstm_large; formats in\n"
+                   "tests/data/ref/README.md and tests/data/ref/large/README.md): parallel, chunkwise and\n"
+                   "step-by-step forwards, every gradient, final states and greedy generation where the file\n"
+                   "has them. Prints one line per tensor with its norm-wise\n"
                    "relative error; exits 0 only if all are within tolerance (outputs %.0e, gradients %.0e).\n"
                    "  --dump OUT   also write every computed tensor under the reference names\n",
                    TOL_OUT, TOL_GRAD);
@@ -445,12 +546,17 @@ int cmd_verify(int argc, char **argv)
     report r;
     memset(&r, 0, sizeof r);
     r.ref = &f;
-    if (strcmp(kind, "lm") == 0)
+    if (strcmp(kind, "lm") == 0) {
         verify_lm(&r, &f, cfg_json);
-    else if (strcmp(kind, "mlstm_layer") == 0 || strcmp(kind, "slstm_layer") == 0)
+    } else if (strcmp(kind, "mlstm_layer") == 0 || strcmp(kind, "slstm_layer") == 0) {
         verify_layer(&r, &f, cfg_json, kind[0] == 'm');
-    else
-        die("%s: unknown kind '%s' (expected lm, slstm_layer or mlstm_layer)", file, kind);
+    } else if (is_architecture(kind)) {
+        char *json = config_of_architecture(kind, cfg_json);
+        verify_lm(&r, &f, json);
+        free(json);
+    } else {
+        die("%s: unknown kind '%s' (expected lm, slstm_layer or mlstm_layer), nor an architecture's name", file, kind);
+    }
     printf("%s: %d of %d checks within tolerance\n", file, r.checked - r.failed, r.checked);
     int rc = r.failed ? 1 : 0;
     if (dump && st_write(dump, r.keep, r.nkeep, (const char *const[]){"kind", kind, "config", cfg_json, NULL}) != 0)

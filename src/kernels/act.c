@@ -1,5 +1,6 @@
 /* act.c — elementwise activations: SiLU (mLSTM / sLSTM conv and gate) and the gated-FFN
- * activations of the official registry (gelu, relu, relu^2, sigmoid, swish, selu). */
+ * activations of the official registry (gelu, relu, relu^2, sigmoid, swish, selu); the soft cap
+ * of xLSTM Large. */
 #include "ops.h"
 
 /* Below this many elements a parallel region costs more than the loop. */
@@ -90,5 +91,20 @@ void act_gate_backward(int act, real *dgate, real *dup, const real *dy, const re
     for (size_t i = 0; i < n; i++) {
         dup[i] = dy[i] * a[i];
         dgate[i] = dy[i] * up[i] * act_grad_r(act, gate[i]);
+    }
+}
+
+void softcap_forward(real *y, const real *x, size_t n, real cap)
+{
+#pragma omp parallel for schedule(static) if (n > ACT_PAR_MIN)
+    for (size_t i = 0; i < n; i++) y[i] = cap * tanh_r(x[i] / cap);
+}
+
+void softcap_backward(real *dx, const real *dy, const real *y, size_t n, real cap)
+{
+#pragma omp parallel for schedule(static) if (n > ACT_PAR_MIN)
+    for (size_t i = 0; i < n; i++) {
+        real t = y[i] / cap;
+        dx[i] = dy[i] * (1 - t * t);
     }
 }

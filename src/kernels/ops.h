@@ -163,6 +163,17 @@ void groupnorm_row_forward(real *out, real *mean, real *rstd, const real *x, con
 void groupnorm_row_backward(real *dx, real *dw, const real *dout, const real *x, const real *w, const real *mean,
                             const real *rstd, int G, int C);
 
+/* ---- xLSTM Large's norms: a plain scale w [G*C] (out = xhat * w, not 1 + w; w may be NULL) and
+ * a given eps. The per-head LayerNorm is groupnorm with that scale; RMSNorm (x, out [N, C],
+ * rstd [N]) is out = x / sqrt(mean(x^2) + eps) * w. The backwards add into dx and dw. */
+void scaled_groupnorm_forward(real *out, real *mean, real *rstd, const real *x, const real *w, int N, int G, int C,
+                              real eps);
+void scaled_groupnorm_backward(real *dx, real *dw, const real *dout, const real *x, const real *w, const real *mean,
+                               const real *rstd, int N, int G, int C);
+void rmsnorm_forward(real *out, real *rstd, const real *x, const real *w, int N, int C, real eps);
+void rmsnorm_backward(real *dx, real *dw, const real *dout, const real *x, const real *w, const real *rstd, int N,
+                      int C);
+
 /* ---- causal depthwise conv1d, x [B, T, C] (contiguous), w [C, K] (official [C, 1, K]),
  * bias [C]: y[b,t,c] = bias[c] + sum_k w[c,k] x[b, t-(K-1)+k, c]. Inputs before time 0
  * come from hist [B, K-1, C] (the previous K-1 inputs, oldest first; recurrent inference)
@@ -216,6 +227,11 @@ void act_backward(int act, real *dx, const real *dy, const real *x, size_t n); /
 void act_gate_forward(int act, real *a, real *y, const real *gate, const real *up, size_t n);
 void act_gate_backward(int act, real *dgate, real *dup, const real *dy, const real *gate, const real *up,
                        const real *a, size_t n);
+
+/* ---- soft cap y = cap tanh(x / cap) over n values (xLSTM Large's gates and logits); its backward
+ * from the output writes (not adds) dx = dy (1 - (y / cap)^2); dx may be dy. */
+void softcap_forward(real *y, const real *x, size_t n, real cap);
+void softcap_backward(real *dx, const real *dy, const real *y, size_t n, real cap);
 
 /* ---- softmax cross-entropy, logits [N, V]. targets[n] < 0 are ignored. Returns the mean
  * loss over counted rows (0 if none) and writes the count. */

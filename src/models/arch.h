@@ -56,6 +56,9 @@ typedef struct model_arch {
     double (*forward_flops)(const void *impl, int T);
     /* Bytes of weights one recurrent step reads. */
     size_t (*step_weight_bytes)(const void *impl);
+    /* Optional (NULL: none): the state's tensor `name` (as the reference files name it after
+     * "state.") in the official layout into out (unless NULL); returns its size, 0 if unknown. */
+    size_t (*state_tensor)(const void *impl, const void *state, const char *name, real *out);
 } model_arch;
 
 struct xlstm_model {

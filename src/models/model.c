@@ -254,3 +254,9 @@ void model_tensor_to_file(const xlstm_model *m, int i, const real *buffer, real 
 {
     m->arch->tensor_to_file(m->impl, &m->p.tensors[i], buffer, out);
 }
+
+size_t model_state_tensor(const xlstm_state *s, const char *name, real *out)
+{
+    const model_arch *a = s->model->arch;
+    return a->state_tensor ? a->state_tensor(s->model->impl, s->impl, name, out) : 0;
+}

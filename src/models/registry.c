@@ -6,10 +6,11 @@
 #include "models/arch.h"
 #include "io/json.h"
 
-extern const model_arch xlstm_arch;
+extern const model_arch xlstm_arch, xlstm_large_arch;
 
 static const model_arch *const ARCHS[] = {
     &xlstm_arch, /* the paper's xLSTM[a:b]; also every config without "architecture" */
+    &xlstm_large_arch, /* xLSTM Large, the architecture of xLSTM-7B */
 };
 #define NARCHS (int)(sizeof ARCHS / sizeof ARCHS[0])
 

@@ -18,15 +18,16 @@
 #include "kernels/split.h"
 
 typedef struct {
-    int B, T, NH, DH, E; /* E = NH*DH: the row stride of q, k, v, h */
+    int B, T, NH, DK, DV; /* head dims: DK of q and k, DV of v and h */
+    int EK, EV;           /* NH*DK, NH*DV: the row strides of q, k and of v, h */
     int L, NC;           /* chunk length (the last chunk may be shorter) and chunk count */
     real m0;             /* stabilizer of the fresh state: 0 (chunkwise, as the step), -inf (parallel) */
-    real kscale;         /* 1/sqrt(DH), the key pre-scaling */
+    real kscale;         /* 1/sqrt(DK), the key pre-scaling */
     real eps;
 } cell_dims;
 
-/* One chunk of one (b, head): pointers to its first row, row stride E for q, k, v, h, dh
- * and NH for the gates. */
+/* One chunk of one (b, head): pointers to its first row, row stride EK for q, k, EV for v,
+ * h, dh and NH for the gates. */
 typedef struct {
     const real *q, *k, *v, *ig, *fg;
     int n; /* rows in this chunk */
@@ -36,26 +37,27 @@ typedef struct {
 typedef struct {
     real *S;                            /* [L, L] q k'^T, then the weights W */
     real *bv, *u, *um, *sc, *mrow, *den; /* [L] */
-    real *Ks;                           /* [L, DH] decay-scaled keys */
-    real *Qs;                           /* [L, DH] forward: queries scaled by sc_t / denom_t */
-    real *C, *n;                        /* [DH, DH], [DH]: running state, or (backward) its gradient */
+    real *Ks;                           /* [L, DK] decay-scaled keys */
+    real *Qs;                           /* [L, DK] forward: queries scaled by sc_t / denom_t */
+    real *C, *n;                        /* [DK, DV], [DK]: running state, or (backward) its gradient */
     real *Dp, *P;                       /* [L, L] decay matrix e^{logD - m}; dW, then dS */
     real *qdq, *kdk;                    /* [L] q_t . dq_t, k'_j . dk'_j (for the gate gradients) */
-    real *dHt, *Hs, *X, *Gv;            /* [L, DH] */
+    real *dHt, *Hs;                     /* [L, DV] */
+    real *X, *Gv;                       /* [L, DK] */
     real *states;                       /* [NC-1] states (C, n, m) before chunks 1.., recomputed */
 } scratch;
 
 static size_t scratch_floats(const cell_dims *d, int backward)
 {
-    size_t L = (size_t)d->L, DH = (size_t)d->DH;
-    size_t fw = L * L + 6 * L + 2 * L * DH + DH * DH + DH;
-    size_t states = d->NC > 1 ? (size_t)(d->NC - 1) * (DH * DH + DH + 1) : 0;
-    return backward ? fw + 2 * L * L + 2 * L + 4 * L * DH + states : fw;
+    size_t L = (size_t)d->L, DK = (size_t)d->DK, DV = (size_t)d->DV;
+    size_t fw = L * L + 6 * L + 2 * L * DK + DK * DV + DK;
+    size_t states = d->NC > 1 ? (size_t)(d->NC - 1) * (DK * DV + DK + 1) : 0;
+    return backward ? fw + 2 * L * L + 2 * L + 2 * L * (DK + DV) + states : fw;
 }
 
 static scratch carve_scratch(real *p, const cell_dims *d, int backward)
 {
-    size_t L = (size_t)d->L, DH = (size_t)d->DH;
+    size_t L = (size_t)d->L, DK = (size_t)d->DK, DV = (size_t)d->DV;
     scratch s = {0};
     s.S = p; p += L * L;
     s.bv = p; p += L;
@@ -64,42 +66,43 @@ static scratch carve_scratch(real *p, const cell_dims *d, int backward)
     s.sc = p; p += L;
     s.mrow = p; p += L;
     s.den = p; p += L;
-    s.Ks = p; p += L * DH;
-    s.Qs = p; p += L * DH;
-    s.C = p; p += DH * DH;
-    s.n = p; p += DH;
+    s.Ks = p; p += L * DK;
+    s.Qs = p; p += L * DK;
+    s.C = p; p += DK * DV;
+    s.n = p; p += DK;
     if (backward) {
         s.Dp = p; p += L * L;
         s.P = p; p += L * L;
         s.qdq = p; p += L;
         s.kdk = p; p += L;
-        s.dHt = p; p += L * DH;
-        s.Hs = p; p += L * DH;
-        s.X = p; p += L * DH;
-        s.Gv = p; p += L * DH;
+        s.dHt = p; p += L * DV;
+        s.Hs = p; p += L * DV;
+        s.X = p; p += L * DK;
+        s.Gv = p; p += L * DK;
         s.states = p;
     }
     return s;
 }
 
-static int make_dims(cell_dims *d, const char *fn, int B, int T, int NH, int DH, int chunk, int parallel, real eps)
+static int make_dims(cell_dims *d, const char *fn, int B, int T, int NH, int DK, int DV, int chunk, int parallel,
+                     real eps)
 {
-    if (B < 1 || T < 0 || NH < 1 || DH < 1)
-        return xlstm_fail("%s: bad shape B=%d T=%d NH=%d DH=%d", fn, B, T, NH, DH);
+    if (B < 1 || T < 0 || NH < 1 || DK < 1 || DV < 1)
+        return xlstm_fail("%s: bad shape B=%d T=%d NH=%d DK=%d DV=%d", fn, B, T, NH, DK, DV);
     if (!parallel && chunk < 1) return xlstm_fail("%s: chunk size %d must be >= 1", fn, chunk);
-    d->B = B, d->T = T, d->NH = NH, d->DH = DH, d->E = NH * DH;
+    d->B = B, d->T = T, d->NH = NH, d->DK = DK, d->DV = DV, d->EK = NH * DK, d->EV = NH * DV;
     d->L = parallel || chunk > T ? T : chunk;
     d->NC = T == 0 ? 0 : (T + d->L - 1) / d->L;
     d->m0 = parallel ? -INFINITY : 0;
-    d->kscale = 1 / sqrt((real)DH);
+    d->kscale = 1 / sqrt((real)DK);
     d->eps = eps;
     return 0;
 }
 
 /* ---- saved layout: per pair the rows (m_t, den_t) [B*NH, 2, T]. The states at the chunk
- * boundaries are not kept: the backward recomputes them (O(T/L DH^2) memory per thread
+ * boundaries are not kept: the backward recomputes them (O(T/L DK DV) memory per thread
  * instead of per (b, head) pair and layer). */
-static size_t state_floats(const cell_dims *d) { return (size_t)d->DH * d->DH + d->DH + 1; }
+static size_t state_floats(const cell_dims *d) { return (size_t)d->DK * d->DV + d->DK + 1; }
 
 static real *saved_rows(const real *saved, const cell_dims *d, int pair)
 {
@@ -109,7 +112,7 @@ static real *saved_rows(const real *saved, const cell_dims *d, int pair)
 size_t mlstm_cell_saved_floats(int B, int T, int NH, int DH, int chunk, int parallel)
 {
     cell_dims d = {0};
-    if (make_dims(&d, "mlstm_cell_saved_floats", B, T, NH, DH, chunk, parallel, MLSTM_EPS) != 0) return 0;
+    if (make_dims(&d, "mlstm_cell_saved_floats", B, T, NH, DH, DH, chunk, parallel, MLSTM_EPS) != 0) return 0;
     return (size_t)B * NH * 2 * (size_t)T;
 }
 
@@ -117,8 +120,9 @@ static chunk_in chunk_at(const real *q, const real *k, const real *v, const real
                          const cell_dims *d, int b, int hd, int kc)
 {
     int t0 = kc * d->L;
-    size_t row = (size_t)b * d->T + t0, off = row * d->E + (size_t)hd * d->DH, goff = row * d->NH + hd;
-    chunk_in c = {q + off, k + off, v + off, ig + goff, fg + goff, d->T - t0 < d->L ? d->T - t0 : d->L};
+    size_t row = (size_t)b * d->T + t0, off = row * d->EK + (size_t)hd * d->DK, goff = row * d->NH + hd;
+    chunk_in c = {q + off, k + off, v + row * d->EV + (size_t)hd * d->DV, ig + goff, fg + goff,
+                  d->T - t0 < d->L ? d->T - t0 : d->L};
     return c;
 }
 
@@ -175,24 +179,24 @@ static real denom(real den, real mt, real eps)
     return (a > floor_m ? a : floor_m) + eps;
 }
 
-/* Rows of h (row stride E) for one chunk from the state (C, n, m) before it; has_state = 0
+/* Rows of h (row stride EV) for one chunk from the state (C, n, m) before it; has_state = 0
  * when C = n = 0 (skips those products). Writes mrow[t] = m_t, den[t] = den_t. The factor
  * 1/denom of each row is folded into that row of W and of Qs = sc q before the products, so
  * that they write h without passes over it afterwards. */
 static void chunk_output(real *h, real *mrow, real *den, const scratch *s, const chunk_in *c, const real *C,
                          const real *nv, real m, int has_state, const cell_dims *d)
 {
-    int n = c->n, DH = d->DH, E = d->E;
+    int n = c->n, DK = d->DK, DV = d->DV, EK = d->EK, EV = d->EV;
     real *S = s->S;
-    tri_outer(S, n, DH, d->kscale, c->q, E, c->k, E); /* S = q k'^T [n, n] */
+    tri_outer(S, n, DK, d->kscale, c->q, EK, c->k, EK); /* S = q k'^T [n, n] */
     for (int t = 0; t < n; t++) {
-        const real *qt = c->q + (size_t)t * E;
+        const real *qt = c->q + (size_t)t * EK;
         real mt = s->bv[t] + s->um[t], sc = exp_r(s->bv[t] + m - mt), sum = 0, qn = 0, *row = S + (size_t)t * n;
         for (int j = 0; j <= t; j++) row[j] *= exp_r(s->bv[t] + s->u[j] - mt); /* (vectorizes apart from the sum) */
         for (int j = 0; j <= t; j++) sum += row[j];
         if (has_state) {
 #pragma omp simd reduction(+ : qn)
-            for (int a = 0; a < DH; a++) qn += qt[a] * nv[a];
+            for (int a = 0; a < DK; a++) qn += qt[a] * nv[a];
         }
         mrow[t] = mt;
         den[t] = sum + sc * qn;
@@ -200,10 +204,10 @@ static void chunk_output(real *h, real *mrow, real *den, const scratch *s, const
         for (int j = 0; j <= t; j++) row[j] *= r;
         for (int j = t + 1; j < n; j++) row[j] = 0;
         if (has_state)
-            for (int a = 0; a < DH; a++) s->Qs[(size_t)t * DH + a] = r * sc * qt[a];
+            for (int a = 0; a < DK; a++) s->Qs[(size_t)t * DK + a] = r * sc * qt[a];
     }
-    tri_times(0, h, E, n, DH, 1, S, c->v, E, 0);                        /* h = W v, rows / denom */
-    if (has_state) gemm(0, 0, n, DH, DH, 1, s->Qs, DH, C, DH, 1, h, E); /* + sc q^T C, rows / denom */
+    tri_times(0, h, EV, n, DV, 1, S, c->v, EV, 0);                        /* h = W v, rows / denom */
+    if (has_state) gemm(0, 0, n, DV, DK, 1, s->Qs, DK, C, DV, 1, h, EV); /* + sc q^T C, rows / denom */
 }
 
 /* The state after the chunk, (C, n, m) <- (C', n', m') (see the file comment), from the state
@@ -211,22 +215,22 @@ static void chunk_output(real *h, real *mrow, real *den, const scratch *s, const
 static void chunk_state_update(real *C, real *nv, real *m, const real *Cprev, const real *nprev, const scratch *s,
                                const chunk_in *c, const cell_dims *d)
 {
-    int n = c->n, DH = d->DH;
+    int n = c->n, DK = d->DK, DV = d->DV;
     real g = s->bv[n - 1], mnew = g + s->um[n - 1], decay = exp_r(g + *m - mnew), beta = Cprev ? decay : 0;
     if (Cprev && Cprev != C) { /* decayed while copied: one pass instead of a copy and the product's scaling */
-        for (size_t i = 0; i < (size_t)DH * DH; i++) C[i] = decay * Cprev[i];
+        for (size_t i = 0; i < (size_t)DK * DV; i++) C[i] = decay * Cprev[i];
         beta = 1;
     }
-    for (int a = 0; a < DH; a++) nv[a] = nprev ? decay * nprev[a] : 0;
+    for (int a = 0; a < DK; a++) nv[a] = nprev ? decay * nprev[a] : 0;
     for (int j = 0; j < n; j++) {
-        real w = exp_r(g + s->u[j] - mnew) * d->kscale, *ks = s->Ks + (size_t)j * DH;
-        const real *kj = c->k + (size_t)j * d->E;
-        for (int a = 0; a < DH; a++) {
+        real w = exp_r(g + s->u[j] - mnew) * d->kscale, *ks = s->Ks + (size_t)j * DK;
+        const real *kj = c->k + (size_t)j * d->EK;
+        for (int a = 0; a < DK; a++) {
             ks[a] = w * kj[a];
             nv[a] += ks[a];
         }
     }
-    gemm(1, 0, DH, DH, n, 1, s->Ks, DH, c->v, d->E, beta, C, DH); /* C = decay C + Ks^T V */
+    gemm(1, 0, DK, DV, n, 1, s->Ks, DK, c->v, d->EV, beta, C, DV); /* C = decay C + Ks^T V */
     *m = mnew;
 }
 
@@ -235,11 +239,11 @@ static void pair_forward(real *h, real *saved, const real *q, const real *k, con
                          const real *fg, real *C, real *nv, real *m, const scratch *s, int b, int hd,
                          const cell_dims *d)
 {
-    int DH = d->DH, pair = b * d->NH + hd, has_state = C != NULL;
+    int DK = d->DK, DV = d->DV, pair = b * d->NH + hd, has_state = C != NULL;
     real mw = m ? *m : d->m0;
     if (C) {
-        memcpy(s->C, C, sizeof(real) * DH * DH);
-        memcpy(s->n, nv, sizeof(real) * DH);
+        memcpy(s->C, C, sizeof(real) * DK * DV);
+        memcpy(s->n, nv, sizeof(real) * DK);
     }
     for (int kc = 0; kc < d->NC; kc++) {
         chunk_in c = chunk_at(q, k, v, ig, fg, d, b, hd, kc);
@@ -247,7 +251,7 @@ static void pair_forward(real *h, real *saved, const real *q, const real *k, con
         real *mrow = saved ? saved_rows(saved, d, pair) + t0 : s->mrow;
         real *den = saved ? saved_rows(saved, d, pair) + d->T + t0 : s->den;
         chunk_gates(s->bv, s->u, s->um, &c, mw, d);
-        chunk_output(h + ((size_t)b * d->T + t0) * d->E + (size_t)hd * DH, mrow, den, s, &c, s->C, s->n, mw,
+        chunk_output(h + ((size_t)b * d->T + t0) * d->EV + (size_t)hd * DV, mrow, den, s, &c, s->C, s->n, mw,
                      has_state, d);
         if (kc < d->NC - 1 || C) {
             chunk_state_update(s->C, s->n, &mw, has_state ? s->C : NULL, has_state ? s->n : NULL, s, &c, d);
@@ -255,17 +259,22 @@ static void pair_forward(real *h, real *saved, const real *q, const real *k, con
         }
     }
     if (C) {
-        memcpy(C, s->C, sizeof(real) * DH * DH);
-        memcpy(nv, s->n, sizeof(real) * DH);
+        memcpy(C, s->C, sizeof(real) * DK * DV);
+        memcpy(nv, s->n, sizeof(real) * DK);
         *m = mw;
     }
 }
 
-size_t mlstm_cell_work_floats(int T, int DH, int chunk, int parallel, int backward)
+size_t mlstm_cell_work_floats_dkv(int T, int DK, int DV, int chunk, int parallel, int backward)
 {
     cell_dims d = {0};
-    if (make_dims(&d, "mlstm_cell_work_floats", 1, T, 1, DH, chunk, parallel, MLSTM_EPS) != 0) return 0;
+    if (make_dims(&d, "mlstm_cell_work_floats", 1, T, 1, DK, DV, chunk, parallel, MLSTM_EPS) != 0) return 0;
     return scratch_floats(&d, backward);
+}
+
+size_t mlstm_cell_work_floats(int T, int DH, int chunk, int parallel, int backward)
+{
+    return mlstm_cell_work_floats_dkv(T, DH, DH, chunk, parallel, backward);
 }
 
 /* The scratch of a call: one block of `per` floats for each thread that will run (at most
@@ -288,13 +297,13 @@ static int thread_scratch(real **buf, real **own, int *nthr, size_t per, int pai
     return *buf ? 0 : -1;
 }
 
-int mlstm_cell_forward_eps(real *h, real *saved, const real *q, const real *k, const real *v, const real *ig,
-                           const real *fg, int B, int T, int NH, int DH, int chunk, int parallel, real *state_C,
-                           real *state_n, real *state_m, real eps, const mlstm_cell_work *work)
+int mlstm_cell_forward_dkv(real *h, real *saved, const real *q, const real *k, const real *v, const real *ig,
+                           const real *fg, int B, int T, int NH, int DK, int DV, int chunk, int parallel,
+                           real *state_C, real *state_n, real *state_m, real eps, const mlstm_cell_work *work)
 {
     static const char fn[] = "mlstm_cell_forward";
     cell_dims d = {0};
-    if (make_dims(&d, fn, B, T, NH, DH, chunk, parallel, eps) != 0) return -1;
+    if (make_dims(&d, fn, B, T, NH, DK, DV, chunk, parallel, eps) != 0) return -1;
     int given = (state_C != NULL) + (state_n != NULL) + (state_m != NULL);
     if (given != 0 && given != 3) return xlstm_fail("%s: state_C, state_n, state_m must be all NULL or all given", fn);
     if (given && parallel) return xlstm_fail("%s: the parallel form takes no state (state_C must be NULL)", fn);
@@ -308,11 +317,19 @@ int mlstm_cell_forward_eps(real *h, real *saved, const real *q, const real *k, c
     for (int p = 0; p < pairs; p++) {
         scratch s = carve_scratch(buf + per * thread_num(), &d, 0);
         size_t ps = (size_t)p;
-        pair_forward(h, saved, q, k, v, ig, fg, state_C ? state_C + ps * DH * DH : NULL,
-                     state_n ? state_n + ps * DH : NULL, state_m ? state_m + ps : NULL, &s, p / NH, p % NH, &d);
+        pair_forward(h, saved, q, k, v, ig, fg, state_C ? state_C + ps * DK * DV : NULL,
+                     state_n ? state_n + ps * DK : NULL, state_m ? state_m + ps : NULL, &s, p / NH, p % NH, &d);
     }
     xlstm_free(own);
     return 0;
+}
+
+int mlstm_cell_forward_eps(real *h, real *saved, const real *q, const real *k, const real *v, const real *ig,
+                           const real *fg, int B, int T, int NH, int DH, int chunk, int parallel, real *state_C,
+                           real *state_n, real *state_m, real eps, const mlstm_cell_work *work)
+{
+    return mlstm_cell_forward_dkv(h, saved, q, k, v, ig, fg, B, T, NH, DH, DH, chunk, parallel, state_C, state_n,
+                                  state_m, eps, work);
 }
 
 int mlstm_cell_forward(real *h, real *saved, const real *q, const real *k, const real *v, const real *ig,
@@ -341,12 +358,12 @@ int mlstm_cell_forward(real *h, real *saved, const real *q, const real *k, const
 static void chunk_backward_weights(const scratch *s, const chunk_in *c, const real *dh, const real *mrow,
                                    const real *den, real m, int has_state, const cell_dims *d)
 {
-    int n = c->n, DH = d->DH, E = d->E;
+    int n = c->n, DV = d->DV, EV = d->EV;
     real *W = s->S, *Dp = s->Dp;
-    tri_outer(W, n, DH, d->kscale, c->q, E, c->k, E);
+    tri_outer(W, n, d->DK, d->kscale, c->q, d->EK, c->k, d->EK);
     for (int t = 0; t < n; t++) {
         real mt = mrow[t], r = 1 / denom(den[t], mt, d->eps), sc = exp_r(s->bv[t] + m - mt);
-        real *Wt = W + (size_t)t * n, *Dt = Dp + (size_t)t * n, *ht = s->dHt + (size_t)t * DH;
+        real *Wt = W + (size_t)t * n, *Dt = Dp + (size_t)t * n, *ht = s->dHt + (size_t)t * DV;
         for (int j = 0; j <= t; j++) {
             Dt[j] = exp_r(s->bv[t] + s->u[j] - mt);
             Wt[j] *= Dt[j];
@@ -354,31 +371,31 @@ static void chunk_backward_weights(const scratch *s, const chunk_in *c, const re
         for (int j = t + 1; j < n; j++) Dt[j] = Wt[j] = 0;
         s->sc[t] = sc;
         s->mrow[t] = r;
-        for (int e = 0; e < DH; e++) ht[e] = r * dh[(size_t)t * E + e];
+        for (int e = 0; e < DV; e++) ht[e] = r * dh[(size_t)t * EV + e];
         if (has_state)
-            for (int e = 0; e < DH; e++) s->Hs[(size_t)t * DH + e] = sc * ht[e];
+            for (int e = 0; e < DV; e++) s->Hs[(size_t)t * DV + e] = sc * ht[e];
     }
 }
 
 /* The chunk's own terms: dS (in P), db (in den), qdq and the in-chunk part of kdk, dq, dk, dv
- * added into the outputs (row stride E), and with a state (C, n) before the chunk its dq term. */
+ * added into the outputs (row strides EK, EV), and with a state (C, n) before the chunk its dq term. */
 static void chunk_backward_local(real *dq, real *dk, real *dv, const scratch *s, const chunk_in *c, const real *mrow,
                                  const real *den, const real *C, const real *nv, const cell_dims *d)
 {
-    int n = c->n, DH = d->DH, E = d->E, has_state = C != NULL;
+    int n = c->n, DK = d->DK, DV = d->DV, EK = d->EK, has_state = C != NULL;
     const real *W = s->S, *Dp = s->Dp;
     real *P = s->P, *db = s->den;
-    tri_outer(P, n, DH, 1, s->dHt, DH, c->v, E);                            /* P = dh~ v^T */
-    if (has_state) gemm(0, 1, n, DH, DH, 1, s->Hs, DH, C, DH, 0, s->X, DH); /* X_t = sc_t C dh~_t */
+    tri_outer(P, n, DV, 1, s->dHt, DV, c->v, d->EV);                        /* P = dh~ v^T */
+    if (has_state) gemm(0, 1, n, DK, DV, 1, s->Hs, DV, C, DV, 0, s->X, DK); /* X_t = sc_t C dh~_t */
     for (int j = 0; j < n; j++) s->kdk[j] = 0;
     for (int t = 0; t < n; t++) {
-        const real *Wt = W + (size_t)t * n, *Dt = Dp + (size_t)t * n, *qt = c->q + (size_t)t * E;
-        const real *xt = s->X + (size_t)t * DH;
+        const real *Wt = W + (size_t)t * n, *Dt = Dp + (size_t)t * n, *qt = c->q + (size_t)t * EK;
+        const real *xt = s->X + (size_t)t * DK;
         real *Pt = P + (size_t)t * n, hd = 0, qx = 0, qn = 0, rowsum = 0, r = s->mrow[t];
         for (int j = 0; j <= t; j++) hd += Wt[j] * Pt[j];
         if (has_state) {
 #pragma omp simd reduction(+ : qx, qn)
-            for (int a = 0; a < DH; a++) {
+            for (int a = 0; a < DK; a++) {
                 qx += qt[a] * xt[a];
                 qn += qt[a] * nv[a];
             }
@@ -395,13 +412,13 @@ static void chunk_backward_local(real *dq, real *dk, real *dv, const scratch *s,
         real f = s->sc[t] * db[t];
         s->qdq[t] = rowsum + qx + f * qn;
         if (has_state) {
-            real *dqt = dq + (size_t)t * E;
-            for (int a = 0; a < DH; a++) dqt[a] += xt[a] + f * nv[a];
+            real *dqt = dq + (size_t)t * EK;
+            for (int a = 0; a < DK; a++) dqt[a] += xt[a] + f * nv[a];
         }
     }
-    tri_times(0, dq, E, n, DH, d->kscale, P, c->k, E, 1); /* dq += dS k' */
-    tri_times(1, dk, E, n, DH, d->kscale, P, c->q, E, 1); /* dk += dk' / sqrt(DH), dk' = dS^T q */
-    tri_times(1, dv, E, n, DH, 1, W, s->dHt, DH, 1);      /* dv += W^T dh~ */
+    tri_times(0, dq, EK, n, DK, d->kscale, P, c->k, EK, 1); /* dq += dS k' */
+    tri_times(1, dk, EK, n, DK, d->kscale, P, c->q, EK, 1); /* dk += dk' / sqrt(DK), dk' = dS^T q */
+    tri_times(1, dv, d->EV, n, DV, 1, W, s->dHt, DV, 1);    /* dv += W^T dh~ */
 }
 
 /* With a state after this chunk (its gradient G, gn in s->C, s->n; stabilizer mnext): its
@@ -409,20 +426,20 @@ static void chunk_backward_local(real *dq, real *dk, real *dv, const scratch *s,
 static void chunk_backward_state_in(real *dk, real *dv, const scratch *s, const chunk_in *c, real mnext,
                                     const cell_dims *d)
 {
-    int n = c->n, DH = d->DH, E = d->E;
+    int n = c->n, DK = d->DK, DV = d->DV, EK = d->EK;
     real g = s->bv[n - 1];
     for (int j = 0; j < n; j++) {
-        real w = exp_r(g + s->u[j] - mnext) * d->kscale, *ks = s->Ks + (size_t)j * DH;
-        const real *kj = c->k + (size_t)j * E;
-        for (int a = 0; a < DH; a++) ks[a] = w * kj[a];
+        real w = exp_r(g + s->u[j] - mnext) * d->kscale, *ks = s->Ks + (size_t)j * DK;
+        const real *kj = c->k + (size_t)j * EK;
+        for (int a = 0; a < DK; a++) ks[a] = w * kj[a];
     }
-    gemm(0, 0, n, DH, DH, 1, s->Ks, DH, s->C, DH, 1, dv, E);   /* dv_j += e_j G^T k'_j */
-    gemm(0, 1, n, DH, DH, 1, c->v, E, s->C, DH, 0, s->Gv, DH); /* G v_j (e_j applied below) */
+    gemm(0, 0, n, DV, DK, 1, s->Ks, DK, s->C, DV, 1, dv, d->EV);   /* dv_j += e_j G^T k'_j */
+    gemm(0, 1, n, DK, DV, 1, c->v, d->EV, s->C, DV, 0, s->Gv, DK); /* G v_j (e_j applied below) */
     for (int j = 0; j < n; j++) {
-        const real *kj = c->k + (size_t)j * E, *gv = s->Gv + (size_t)j * DH;
-        real w = exp_r(g + s->u[j] - mnext) * d->kscale, *dkj = dk + (size_t)j * E, kd = 0;
+        const real *kj = c->k + (size_t)j * EK, *gv = s->Gv + (size_t)j * DK;
+        real w = exp_r(g + s->u[j] - mnext) * d->kscale, *dkj = dk + (size_t)j * EK, kd = 0;
 #pragma omp simd reduction(+ : kd)
-        for (int a = 0; a < DH; a++) {
+        for (int a = 0; a < DK; a++) {
             real y = gv[a] + s->n[a];
             kd += kj[a] * y;
             dkj[a] += w * y;
@@ -449,14 +466,14 @@ static void chunk_backward_gates(real *dig, real *dfg, real *suffix, const scrat
 static void chunk_backward_state_out(const scratch *s, const chunk_in *c, real m, real mnext, int last,
                                      const cell_dims *d)
 {
-    int n = c->n, DH = d->DH;
+    int n = c->n, DK = d->DK;
     real decay = last ? 0 : exp_r(s->bv[n - 1] + m - mnext);
-    gemm(1, 0, DH, DH, n, 1, c->q, d->E, s->Hs, DH, decay, s->C, DH); /* G = decay G + q^T Hs */
-    for (int a = 0; a < DH; a++) s->n[a] *= decay;
+    gemm(1, 0, DK, d->DV, n, 1, c->q, d->EK, s->Hs, d->DV, decay, s->C, d->DV); /* G = decay G + q^T Hs */
+    for (int a = 0; a < DK; a++) s->n[a] *= decay;
     for (int t = 0; t < n; t++) {
         real f = s->sc[t] * s->den[t]; /* sc_t db_t */
-        const real *qt = c->q + (size_t)t * d->E;
-        for (int a = 0; a < DH; a++) s->n[a] += f * qt[a];
+        const real *qt = c->q + (size_t)t * d->EK;
+        for (int a = 0; a < DK; a++) s->n[a] += f * qt[a];
     }
 }
 
@@ -464,7 +481,7 @@ static void pair_backward(real *dq, real *dk, real *dv, real *dig, real *dfg, co
                           const real *q, const real *k, const real *v, const real *ig, const real *fg,
                           const scratch *s, int b, int hd, const cell_dims *d)
 {
-    int DH = d->DH, pair = b * d->NH + hd;
+    int CS = d->DK * d->DV, pair = b * d->NH + hd; /* C's size; n follows it in a saved state */
     const real *rows = saved_rows(saved, d, pair), *prev = NULL;
     real suffix = 0, mnext = 0, mw = d->m0;
     /* the states before chunks 1 .. NC-1, by the forward's own recurrence (same operations,
@@ -473,36 +490,37 @@ static void pair_backward(real *dq, real *dk, real *dv, real *dig, real *dfg, co
         chunk_in c = chunk_at(q, k, v, ig, fg, d, b, hd, kc);
         real *st = s->states + (size_t)kc * state_floats(d);
         chunk_gates(s->bv, s->u, s->um, &c, mw, d);
-        chunk_state_update(st, st + DH * DH, &mw, prev, prev ? prev + DH * DH : NULL, s, &c, d);
-        st[DH * DH + DH] = mw;
+        chunk_state_update(st, st + CS, &mw, prev, prev ? prev + CS : NULL, s, &c, d);
+        st[CS + d->DK] = mw;
         prev = st;
     }
-    memset(s->C, 0, sizeof(real) * DH * DH);
-    memset(s->n, 0, sizeof(real) * DH);
+    memset(s->C, 0, sizeof(real) * CS);
+    memset(s->n, 0, sizeof(real) * d->DK);
     for (int kc = d->NC - 1; kc >= 0; kc--) {
         chunk_in c = chunk_at(q, k, v, ig, fg, d, b, hd, kc);
         const real *st = kc > 0 ? s->states + (size_t)(kc - 1) * state_floats(d) : NULL;
-        real m = st ? st[DH * DH + DH] : d->m0;
-        size_t t0 = (size_t)kc * d->L, off = ((size_t)b * d->T + t0) * d->E + (size_t)hd * DH,
-               goff = ((size_t)b * d->T + t0) * d->NH + hd;
+        real m = st ? st[CS + d->DK] : d->m0;
+        size_t t0 = (size_t)kc * d->L, row = (size_t)b * d->T + t0, off = row * d->EK + (size_t)hd * d->DK,
+               offv = row * d->EV + (size_t)hd * d->DV, goff = row * d->NH + hd;
         chunk_gates(s->bv, s->u, s->um, &c, m, d);
-        chunk_backward_weights(s, &c, dh + off, rows + t0, rows + d->T + t0, m, st != NULL, d);
-        chunk_backward_local(dq + off, dk + off, dv + off, s, &c, rows + t0, rows + d->T + t0, st,
-                             st ? st + DH * DH : NULL, d);
-        if (kc < d->NC - 1) chunk_backward_state_in(dk + off, dv + off, s, &c, mnext, d);
+        chunk_backward_weights(s, &c, dh + offv, rows + t0, rows + d->T + t0, m, st != NULL, d);
+        chunk_backward_local(dq + off, dk + off, dv + offv, s, &c, rows + t0, rows + d->T + t0, st,
+                             st ? st + CS : NULL, d);
+        if (kc < d->NC - 1) chunk_backward_state_in(dk + off, dv + offv, s, &c, mnext, d);
         chunk_backward_gates(dig + goff, dfg + goff, &suffix, s, &c, d);
         if (kc > 0) chunk_backward_state_out(s, &c, m, mnext, kc == d->NC - 1, d);
         mnext = m;
     }
 }
 
-int mlstm_cell_backward_eps(real *dq, real *dk, real *dv, real *dig, real *dfg, const real *dh, const real *saved,
+int mlstm_cell_backward_dkv(real *dq, real *dk, real *dv, real *dig, real *dfg, const real *dh, const real *saved,
                             const real *q, const real *k, const real *v, const real *ig, const real *fg, int B,
-                            int T, int NH, int DH, int chunk, int parallel, real eps, const mlstm_cell_work *work)
+                            int T, int NH, int DK, int DV, int chunk, int parallel, real eps,
+                            const mlstm_cell_work *work)
 {
     static const char fn[] = "mlstm_cell_backward";
     cell_dims d = {0};
-    if (make_dims(&d, fn, B, T, NH, DH, chunk, parallel, eps) != 0) return -1;
+    if (make_dims(&d, fn, B, T, NH, DK, DV, chunk, parallel, eps) != 0) return -1;
     if (T == 0) return 0;
     int pairs = B * NH, nthr = 1;
     size_t per = scratch_floats(&d, 1);
@@ -517,6 +535,14 @@ int mlstm_cell_backward_eps(real *dq, real *dk, real *dv, real *dig, real *dfg, 
     return 0;
 }
 
+int mlstm_cell_backward_eps(real *dq, real *dk, real *dv, real *dig, real *dfg, const real *dh, const real *saved,
+                            const real *q, const real *k, const real *v, const real *ig, const real *fg, int B,
+                            int T, int NH, int DH, int chunk, int parallel, real eps, const mlstm_cell_work *work)
+{
+    return mlstm_cell_backward_dkv(dq, dk, dv, dig, dfg, dh, saved, q, k, v, ig, fg, B, T, NH, DH, DH, chunk,
+                                   parallel, eps, work);
+}
+
 int mlstm_cell_backward(real *dq, real *dk, real *dv, real *dig, real *dfg, const real *dh, const real *saved,
                         const real *q, const real *k, const real *v, const real *ig, const real *fg, int B, int T,
                         int NH, int DH, int chunk, int parallel, const mlstm_cell_work *work)
@@ -525,45 +551,97 @@ int mlstm_cell_backward(real *dq, real *dk, real *dv, real *dig, real *dfg, cons
                                    MLSTM_EPS, work);
 }
 
-/* ---- recurrent step, one token per (b, head); O(DH^2) each, no scratch. */
+/* ---- recurrent step, one token per (b, head); O(DK DV) each, no scratch. */
 
 /* One row of the matrix memory, C[a, :] = fp C[a, :] + ka v, and its share of the output,
  * h += q_a C[a, :]. The AVX2 clone (ops.h) measured 1.65x faster with the state in cache
  * and 1.2x from memory (7 medium layers: 451 -> 273 and 546 -> 453 us a token, Zen 3). */
 AVX2_CLONES static void state_row(real *restrict row, real *restrict h, const real *restrict v, real fp, real ka,
-                                  real qa, int DH)
+                                  real qa, int DV)
 {
-    for (int e = 0; e < DH; e++) {
+    for (int e = 0; e < DV; e++) {
         row[e] = fp * row[e] + ka * v[e];
         h[e] += qa * row[e];
     }
 }
 
 static void pair_step(real *h, real *C, real *nv, real *m, const real *q, const real *k, const real *v, real ig,
-                      real fg, int DH)
+                      real fg, int DK, int DV, real eps)
 {
-    real kscale = 1 / sqrt((real)DH), lf = logsigmoid_r(fg);
+    real kscale = 1 / sqrt((real)DK), lf = logsigmoid_r(fg);
     real mnew = lf + *m > ig ? lf + *m : ig;
     real fp = exp_r(lf + *m - mnew), ip = exp_r(ig - mnew) * kscale; /* ip includes the key scaling */
-    for (int e = 0; e < DH; e++) h[e] = 0;
-    for (int a = 0; a < DH; a++) {
+    for (int e = 0; e < DV; e++) h[e] = 0;
+    for (int a = 0; a < DK; a++) {
         real ka = ip * k[a];
-        state_row(C + (size_t)a * DH, h, v, fp, ka, q[a], DH);
+        state_row(C + (size_t)a * DV, h, v, fp, ka, q[a], DV);
         nv[a] = fp * nv[a] + ka;
     }
-    real r = 1 / denom(dot_product(q, nv, DH), mnew, MLSTM_EPS);
-    for (int e = 0; e < DH; e++) h[e] *= r;
+    real r = 1 / denom(dot_product(q, nv, DK), mnew, eps);
+    for (int e = 0; e < DV; e++) h[e] *= r;
     *m = mnew;
+}
+
+void mlstm_cell_step_dkv(real *h, real *C, real *n, real *m, const real *q, const real *k, const real *v,
+                         const real *ig, const real *fg, int B, int NH, int DK, int DV, real eps)
+{
+    int pairs = B * NH;
+#pragma omp parallel for schedule(static) if ((long)pairs * DK * DV > 65536)
+    for (int p = 0; p < pairs; p++) {
+        size_t offk = (size_t)(p / NH) * NH * DK + (size_t)(p % NH) * DK;
+        size_t offv = (size_t)(p / NH) * NH * DV + (size_t)(p % NH) * DV;
+        pair_step(h + offv, C + (size_t)p * DK * DV, n + (size_t)p * DK, m + p, q + offk, k + offk, v + offv, ig[p],
+                  fg[p], DK, DV, eps);
+    }
 }
 
 void mlstm_cell_step(real *h, real *C, real *n, real *m, const real *q, const real *k, const real *v,
                      const real *ig, const real *fg, int B, int NH, int DH)
 {
-    int pairs = B * NH, E = NH * DH;
-#pragma omp parallel for schedule(static) if ((long)pairs * DH * DH > 65536)
-    for (int p = 0; p < pairs; p++) {
-        size_t off = (size_t)(p / NH) * E + (size_t)(p % NH) * DH;
-        pair_step(h + off, C + (size_t)p * DH * DH, n + (size_t)p * DH, m + p, q + off, k + off, v + off, ig[p],
-                  fg[p], DH);
+    mlstm_cell_step_dkv(h, C, n, m, q, k, v, ig, fg, B, NH, DH, DH, MLSTM_EPS);
+}
+
+/* ---- the gradient through the stabilizers. In unstabilized units h_t = num_t / (max(|den_t|, 1)
+ * + eps e^{m_t}) (every form, with its own m_t), so dL/dm_t = -(eps / denom_t) (dh_t . h_t), with
+ * denom_t the stabilized denominator. Unrolled, m_t = F_t + max(m0, max_{j<=t} (ig_j - F_j)) with
+ * F_t = sum_{l<=t} logsigmoid(fg_l): dm_t goes to F_t, and to ig_j and -F_j of the j that attains
+ * the max (nothing when m0 does); dfg_l = sigmoid(-fg_l) sum_{t>=l} dF_t. */
+static void pair_backward_stabilizer(real *dig, real *dfg, real *dF, const real *dh, const real *h, const real *rows,
+                                     const real *ig, const real *fg, const cell_dims *d)
+{
+    int T = d->T, NH = d->NH, arg = -1;
+    real F = 0, best = d->m0, suffix = 0;
+    for (int t = 0; t < T; t++) dF[(size_t)t * NH] = 0;
+    for (int t = 0; t < T; t++) {
+        size_t g = (size_t)t * NH;
+        F += logsigmoid_r(fg[g]);
+        if (ig[g] - F > best) best = ig[g] - F, arg = t;
+        real dm = -d->eps / denom(rows[T + t], rows[t], d->eps) *
+                  dot_product(dh + (size_t)t * d->EV, h + (size_t)t * d->EV, d->DV);
+        dF[g] += dm;
+        if (arg >= 0) {
+            dig[(size_t)arg * NH] += dm;
+            dF[(size_t)arg * NH] -= dm;
+        }
     }
+    for (int t = T - 1; t >= 0; t--) {
+        suffix += dF[(size_t)t * NH];
+        dfg[(size_t)t * NH] += suffix * sigmoid_r(-fg[(size_t)t * NH]);
+    }
+}
+
+int mlstm_cell_backward_stabilizer(real *dig, real *dfg, real *dF, const real *dh, const real *h, const real *saved,
+                                   const real *ig, const real *fg, int B, int T, int NH, int DV, int parallel,
+                                   real eps)
+{
+    cell_dims d = {0};
+    if (make_dims(&d, "mlstm_cell_backward_stabilizer", B, T, NH, 1, DV, 1, parallel, eps) != 0) return -1;
+#pragma omp parallel for schedule(static) if ((long)B * NH * T * DV > 65536)
+    for (int p = 0; p < B * NH; p++) {
+        size_t row = (size_t)(p / NH) * T, goff = row * NH + (size_t)(p % NH);
+        pair_backward_stabilizer(dig + goff, dfg + goff, dF + goff, dh + row * d.EV + (size_t)(p % NH) * DV,
+                                 h + row * d.EV + (size_t)(p % NH) * DV, saved_rows(saved, &d, p), ig + goff,
+                                 fg + goff, &d);
+    }
+    return 0;
 }

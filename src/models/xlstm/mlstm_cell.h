@@ -69,4 +69,29 @@ int mlstm_cell_backward_eps(real *dq, real *dk, real *dv, real *dig, real *dfg, 
 void mlstm_cell_step(real *h, real *C, real *n, real *m, const real *q, const real *k, const real *v,
                      const real *ig, const real *fg, int B, int NH, int DH);
 
+/* The cell with the head dim DK of queries and keys apart from DV of values (xLSTM Large:
+ * DK = DV / 2): q, k [B, T, NH*DK], v, h [B, T, NH*DV]; the state C [B, NH, DK, DV], n [B, NH, DK];
+ * keys scaled by 1/sqrt(DK). The functions above are these with DK = DV = DH. */
+size_t mlstm_cell_work_floats_dkv(int T, int DK, int DV, int chunk, int parallel, int backward);
+int mlstm_cell_forward_dkv(real *h, real *saved, const real *q, const real *k, const real *v, const real *ig,
+                           const real *fg, int B, int T, int NH, int DK, int DV, int chunk, int parallel,
+                           real *state_C, real *state_n, real *state_m, real eps, const mlstm_cell_work *work);
+int mlstm_cell_backward_dkv(real *dq, real *dk, real *dv, real *dig, real *dfg, const real *dh, const real *saved,
+                            const real *q, const real *k, const real *v, const real *ig, const real *fg, int B,
+                            int T, int NH, int DK, int DV, int chunk, int parallel, real eps,
+                            const mlstm_cell_work *work);
+void mlstm_cell_step_dkv(real *h, real *C, real *n, real *m, const real *q, const real *k, const real *v,
+                         const real *ig, const real *fg, int B, int NH, int DK, int DV, real eps);
+
+/* What mlstm_cell_backward leaves out: the gradient through the stabilizers m_t, which enter
+ * the output only with eps (eps e^{m_t} beside a denominator >= 1 in unstabilized units), added
+ * into dig, dfg [B, T, NH]; with it the gradient is the exact one of the forward's function (the
+ * one autograd gives through the official native kernels). It matters where e^{m_t} is near
+ * 1/eps: input gates near 14 (xLSTM Large's gates are soft-capped at 15). h: the forward's output,
+ * dh its gradient [B, T, NH*DV]; saved, parallel and eps as in that forward; dF: scratch
+ * [B, T, NH]. Returns 0 or -1. */
+int mlstm_cell_backward_stabilizer(real *dig, real *dfg, real *dF, const real *dh, const real *h, const real *saved,
+                                   const real *ig, const real *fg, int B, int T, int NH, int DV, int parallel,
+                                   real eps);
+
 #endif
