@@ -43,6 +43,14 @@ check generate_same_seed_same_output cmp -s "$tmp/a" "$tmp/b"
 check generate_other_seed_other_output differs "$tmp/a" "$tmp/c"
 printf 'Call me Ishmael.' | "$XLSTM" generate --model "$M" $sampling --seed 7 > "$tmp/stdin" 2> "$tmp/gen.err"
 check generate_prompt_from_stdin cmp -s "$tmp/a" "$tmp/stdin"
+# on a terminal: it says where the prompt comes from, and one Ctrl-D ends the prompt (a
+# second read would wait forever for another: the runner kills it after a minute)
+TERMINAL=$(dirname "$XLSTM")/tests/test_terminal
+"$TERMINAL" --run "$(printf 'Call me Ishmael.\n\004')" "$XLSTM" generate --model "$M" $sampling --seed 7 \
+    > "$tmp/tty" 2> "$tmp/tty.err"
+check generate_stdin_terminal_one_eof [ $? -eq 0 ]
+check generate_stdin_terminal_says_so grep -q "reading the prompt from standard input" "$tmp/tty.err"
+check generate_stdin_pipe_quiet [ ! -s "$tmp/gen.err" ]
 gen rundir --model "$tmp/run" --prompt "Call me Ishmael." $sampling --seed 7
 check generate_run_directory cmp -s "$tmp/a" "$tmp/rundir"
 gen cfg --model "$M" --config "$tmp/byte.json" --prompt "Call me Ishmael." $sampling --seed 7

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "model_arg.h"
@@ -18,10 +19,10 @@ static void usage(void)
     printf("usage: xlstm generate --model DIR|FILE [--prompt TEXT | --tokens ID,ID,...] [options]\n\n"
            "Continues a prompt and streams the new tokens to standard output as they are made.\n"
            "A byte-level model (vocabulary 256) reads the prompt's bytes from --prompt, or from standard\n"
-           "input when neither --prompt nor --tokens is given, and writes bytes. A model with another\n"
-           "vocabulary takes the prompt only as --tokens and writes token ids separated by spaces.\n"
-           "Only the continuation is written, not the prompt. An empty prompt starts from the single\n"
-           "token %d ('\\n').\n\n"
+           "input (up to the end of file, Ctrl-D on a terminal) when neither --prompt nor --tokens is\n"
+           "given, and writes bytes. A model with another vocabulary takes the prompt only as --tokens\n"
+           "and writes token ids separated by spaces. Only the continuation is written, not the\n"
+           "prompt. An empty prompt starts from the single token %d ('\\n').\n\n"
            "  --model DIR|FILE  a run directory (its model.safetensors) or a safetensors checkpoint with\n"
            "                    its config in the metadata (ours, or an official PyTorch state_dict)\n"
            "  --config FILE     official config JSON to use instead of the checkpoint's own\n"
@@ -72,13 +73,20 @@ static int32_t *bytes_to_tokens(const unsigned char *bytes, size_t len, int *n)
 
 static int32_t *stdin_tokens(int *n)
 {
+    if (isatty(0))
+        fprintf(stderr, "generate: reading the prompt from standard input until end of file (Ctrl-D); "
+                        "or give --prompt TEXT\n");
     size_t len = 0, cap = 1 << 16;
     unsigned char *buf = malloc(cap);
     if (!buf) die("generate: out of memory");
-    size_t got;
-    while ((got = fread(buf + len, 1, cap - len, stdin)) > 0) {
+    /* A short read is the end (or an error): a terminal's end of file is one Ctrl-D, and the
+     * terminal can be read again after it, so reading on until a read returns nothing would
+     * wait for a second one. */
+    for (;;) {
+        const size_t want = cap - len, got = fread(buf + len, 1, want, stdin);
         len += got;
-        if (len == cap && !(buf = realloc(buf, cap *= 2))) die("generate: out of memory");
+        if (got < want) break;
+        if (!(buf = realloc(buf, cap *= 2))) die("generate: out of memory");
     }
     if (ferror(stdin)) die("generate: cannot read the prompt from standard input");
     int32_t *ids = bytes_to_tokens(buf, len, n);

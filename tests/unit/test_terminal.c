@@ -1,0 +1,134 @@
+/* test_terminal.c — what the CLI does on a terminal, which a shell test cannot see through
+ * pipes: the terminal's end of file (one Ctrl-D, after which it can be read again), output
+ * meant for a person, progress lines rewritten in place.
+ *
+ * Without arguments: a test of the runner itself. As a helper for the shell tests:
+ *   --run [--stderr] INPUT CMD ARGS...
+ *       runs CMD with standard input and output (and standard error with --stderr) on a new
+ *       pseudo-terminal, types INPUT into it (byte 4 is Ctrl-D: the end of file), and copies
+ *       what CMD writes to the terminal to standard output. The terminal echoes nothing and
+ *       does not turn "\n" into "\r\n", so the copy is byte for byte what CMD wrote. Exits
+ *       with CMD's status, or 124 if it has not ended after RUN_SECONDS (it is then killed:
+ *       a command waiting for a second end of file waits forever). */
+#define _XOPEN_SOURCE 700 /* posix_openpt and its helpers */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "test.h"
+
+#define RUN_SECONDS 60
+
+static double seconds_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Open a pseudo-terminal: *master, and the terminal side (returned) without echo or output
+ * processing, in canonical mode (lines, and Ctrl-D as the end of file). -1 on failure. */
+static int open_terminal(int *master)
+{
+    int m = posix_openpt(O_RDWR | O_NOCTTY);
+    if (m < 0 || grantpt(m) != 0 || unlockpt(m) != 0) return -1;
+    const char *name = ptsname(m);
+    int s = name ? open(name, O_RDWR | O_NOCTTY) : -1;
+    struct termios t;
+    if (s < 0 || tcgetattr(s, &t) != 0) return -1;
+    t.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+    t.c_lflag |= ICANON;
+    t.c_oflag &= ~(tcflag_t)OPOST;
+    if (tcsetattr(s, TCSANOW, &t) != 0) return -1;
+    *master = m;
+    return s;
+}
+
+/* Copy what is readable on the master to out; returns 0 once the terminal side is closed
+ * by every process (EIO) or after wait_ms without data, 1 if there was data. */
+static int drain(int master, FILE *out, int wait_ms)
+{
+    struct pollfd p = {master, POLLIN, 0};
+    if (poll(&p, 1, wait_ms) <= 0) return 0;
+    char buf[4096];
+    ssize_t n = read(master, buf, sizeof buf);
+    if (n <= 0) return 0;
+    fwrite(buf, 1, (size_t)n, out);
+    return 1;
+}
+
+/* See the top of the file. Returns the exit status for main. */
+static int run(const char *input, int with_stderr, char **cmd, FILE *out)
+{
+    int master, term = open_terminal(&master);
+    if (term < 0) {
+        perror("test_terminal: pseudo-terminal");
+        return 2;
+    }
+    pid_t pid = fork();
+    if (pid < 0) return 2;
+    if (pid == 0) {
+        if (dup2(term, 0) < 0 || dup2(term, 1) < 0 || (with_stderr && dup2(term, 2) < 0)) _exit(127);
+        close(term);
+        close(master);
+        execvp(cmd[0], cmd);
+        perror(cmd[0]);
+        _exit(127);
+    }
+    close(term);
+    size_t len = strlen(input);
+    if (write(master, input, len) != (ssize_t)len) return 2;
+    const double deadline = seconds_now() + RUN_SECONDS;
+    int status;
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+        if (seconds_now() > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            fprintf(stderr, "test_terminal: %s did not end in %d s\n", cmd[0], RUN_SECONDS);
+            return 124;
+        }
+        drain(master, out, 10);
+    }
+    while (drain(master, out, 0)) continue;
+    close(master);
+    fflush(out);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* The runner: the command sees terminals where it should, and one Ctrl-D ends cat. */
+static void test_runner(void)
+{
+    char *tty[] = {"sh", "-c", "test -t 0 && test -t 1 && ! test -t 2", NULL};
+    CHECK(run("", 0, tty, stdout) == 0, "stdin and stdout are terminals, stderr is not");
+    FILE *f = tmpfile();
+    char *cat[] = {"cat", NULL}, got[16] = {0};
+    CHECK(f && run("a\tb\n\004", 0, cat, f) == 0, "cat ends at one Ctrl-D");
+    if (f) {
+        rewind(f);
+        CHECK(fread(got, 1, sizeof got - 1, f) == 4 && strcmp(got, "a\tb\n") == 0, "copied '%s'", got);
+        fclose(f);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 4 && strcmp(argv[1], "--run") == 0) {
+        int with_stderr = strcmp(argv[2], "--stderr") == 0;
+        if (argc < 4 + with_stderr) return 2;
+        return run(argv[2 + with_stderr], with_stderr, argv + 3 + with_stderr, stdout);
+    }
+    if (argc > 1) {
+        fprintf(stderr, "usage: %s [--run [--stderr] INPUT CMD ARGS...]\n", argv[0]);
+        return 2;
+    }
+    RUN(test_runner);
+    TEST_EXIT();
+}
