@@ -61,6 +61,14 @@ expect_error train_resume_bad_train_args "bad_args: bad train_args in optimizer.
     resume bad_args
 damaged empty_args 'meta=train_args={}'
 expect_error train_resume_train_args_incomplete "empty_args: optimizer.safetensors: train_args has no valid \"" resume empty_args
+# the model file cut short (a disk that filled up, a copy cut off), or gone
+damaged truncated_model
+head -c 1000 "$tmp/run/model.safetensors" > "$tmp/truncated_model/model.safetensors"
+expect_error train_resume_model_damaged "truncated_model/model.safetensors is damaged: safetensors: .*truncated_model/model.safetensors: header length" \
+    resume truncated_model
+damaged no_model
+rm "$tmp/no_model/model.safetensors"
+expect_error train_resume_model_missing "no_model: model.safetensors is missing (the optimizer state is at step 2)" resume no_model
 # a model of vocabulary 64 (the reference state_dict) with an optimizer state of its size
 damaged vocab64
 rewrite $REF/lm_mixed_small.state_dict.safetensors "$tmp/vocab64/model.safetensors" meta=step=2
