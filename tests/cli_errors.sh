@@ -107,6 +107,10 @@ expect_error train_out_files_path_too_long "^xlstm: train: $tmp/long/.*\.\.\..*0
 dir=$(long_path 4079) # with "/model.safetensors", 4097 bytes
 mkdir -p "$dir"
 expect_error generate_model_path_too_long "^xlstm: $dir: path too long\$" "$XLSTM" generate --model "$dir"
+# a --data directory that fits, holding a file whose path does not
+(cd "$dir" && echo "some text" > 0123456789abcdefghijklmn.txt)
+expect_error train_data_file_path_too_long "\.\.\..*0000/0123456789abcdefghijklmn.txt: path too long\$" \
+    "$XLSTM" train $RUN --steps 1 --out "$tmp/bad" --data "$dir"
 rm -rf "$tmp/long"
 
 # ---- text data

@@ -133,6 +133,24 @@ expect_error train_missing_data "nope.txt" $T --data "$tmp/nope.txt"
 expect_error train_empty_data "empty" $T --data "$tmp/empty.txt"
 expect_error train_binary_data "binary" $T --data "$tmp/binary.txt"
 expect_error train_empty_dir "no data" $T --data "$tmp/emptydir"
+# a folder of folders: their files are read, in name order, and the log says what it read
+mkdir -p "$tmp/folders/b" "$tmp/folders/a/sub" "$tmp/folders/.git" "$tmp/nofiles/x/y"
+head -c 20000 "$tmp/text.txt" > "$tmp/folders/b/two.txt"
+tail -c 20000 "$tmp/text.txt" > "$tmp/folders/a/sub/one.txt"
+touch "$tmp/folders/.hidden" "$tmp/nofiles/x/y/empty.txt" "$tmp/nofiles/.hidden"
+"$XLSTM" train $ARGS --data "$tmp/folders" --out "$tmp/folders_run" --steps 1 --eval-every 0 > /dev/null 2> "$tmp/err"
+check_data_line() {
+    grep -q "^train: data $1\$" "$tmp/err" || { echo "  expected 'train: data $1', got:"; head -2 "$tmp/err"; return 1; }
+}
+check_data_line ".*/folders: 40000 bytes in 2 files (a/sub/one.txt, b/two.txt; left out: 2 hidden); training split 38000 bytes, validation split 2000 bytes (5.0%: the last 5%)" &&
+    pass train_data_subdirectories || fail train_data_subdirectories
+"$XLSTM" train $ARGS --out "$tmp/file_run" --steps 1 --eval-every 0 > /dev/null 2> "$tmp/err"
+check_data_line ".*/text.txt: 40000 bytes; training split 38000 bytes, validation split 2000 bytes (5.0%: the last 5%)" &&
+    pass train_data_logged || fail train_data_logged
+mkdir -p "$tmp/loop/d" && ln -s .. "$tmp/loop/d/up"
+expect_error train_data_link_loop "nested more than 32 deep (a symbolic link loop?)" $T --data "$tmp/loop"
+expect_error train_dir_of_empty_dirs "nofiles: no data (no file in it or its subdirectories holds any; left out: 1 hidden)" \
+    $T --data "$tmp/nofiles"
 expect_error train_data_too_small "too few" $T --data "$tmp/text.txt" --context 39000
 expect_error train_batch_zero "batch-size 0 is out of range" $T --batch-size 0
 expect_error train_batch_negative "batch-size -4 is out of range" $T --batch-size -4

@@ -77,9 +77,10 @@ typedef struct {
 #define O(field) offsetof(train_opts, field)
 static const opt_spec specs[] = {
     {"--data", T_STR, FIXED, O(data), 0, 0, 0, "PATH",
-     "text file, or directory of text files, read as bytes (default: the bundled\n"
-     "data/moby_dick.txt, validated on chapters 131 to the end, about 5%; other\n"
-     "data is validated on its last 5%)"},
+     "text file, or directory of text files (with its subdirectories; hidden\n"
+     "ones left out), read as bytes (default: the bundled data/moby_dick.txt,\n"
+     "validated on chapters 131 to the end, about 5%; other data is validated on\n"
+     "its last 5%)"},
     {"--out", T_STR, LOCAL, O(out), 0, 0, 0, "DIR", "run directory: checkpoint, metrics.csv, loss.svg"},
     {"--model", T_STR, LOCAL, O(model), 0, 0, 0, "NAME", "model preset (below)"},
     {"--config", T_STR, LOCAL, O(config), 0, 0, 0, "FILE", "official xLSTMLMModelConfig JSON instead of a preset"},
@@ -297,14 +298,21 @@ static void options_from_checkpoint(train_opts *o, const int given[NSPECS], cons
 typedef struct {
     uint8_t *bytes;
     size_t n, ntrain; /* training split [0, ntrain), validation [ntrain, n) */
+    char about[PATH_MAX + 512]; /* the files, bytes and split, for the log */
 } corpus;
 
 static void load_corpus(corpus *c, const train_opts *o)
 {
     const char *path = o->data ? o->data : default_corpus_path();
     if (path == NULL) die("train: the bundled corpus data/moby_dick.txt was not found; give --data PATH");
-    if (text_load(path, &c->bytes, &c->n) != 0) die("train: --data %s", xlstm_errmsg());
+    text_source src;
+    if (text_load_source(path, &c->bytes, &c->n, &src) != 0) die("train: --data %s", xlstm_errmsg());
     c->ntrain = text_val_start(c->bytes, c->n, o->data == NULL);
+    char files[PATH_MAX + 384];
+    text_source_describe(files, sizeof files, path, &src, c->n);
+    snprintf(c->about, sizeof c->about, "%s; training split %zu bytes, validation split %zu bytes (%.1f%%: %s)", files,
+             c->ntrain, c->n - c->ntrain, 100.0 * (double)(c->n - c->ntrain) / (double)c->n,
+             text_val_rule(c->bytes, c->n, c->ntrain));
     if (c->ntrain < (size_t)o->context + 1)
         die("train: %s: the training split has %zu bytes, too few for --context %ld (it needs %ld)", path, c->ntrain,
             o->context, o->context + 1);
@@ -642,6 +650,7 @@ int cmd_train(int argc, char **argv)
     }
     size_t nparams = 0; /* the tensors' sizes (the parameter buffer also holds alignment padding) */
     for (int i = 0; i < xlstm_model_num_tensors(tr.m); i++) nparams += xlstm_model_tensor(tr.m, i)->numel;
+    fprintf(stderr, "train: data %s\n", tr.data.about);
     fprintf(stderr, "train: %zu parameters, %ld steps of %ld tokens (batch %ld x context %ld x accum %ld)%s%s\n",
             nparams, o->steps, tokens_per_step, o->batch, o->context, o->accum,
             o->resume ? ", resuming from " : "", o->resume ? o->out : "");
