@@ -74,7 +74,7 @@ damaged vocab64
 rewrite $REF/lm_mixed_small.state_dict.safetensors "$tmp/vocab64/model.safetensors" meta=step=2
 n=$("$HELPER" --num-params "$tmp/vocab64/model.safetensors")
 rewrite "$tmp/vocab64/optimizer.safetensors" "$tmp/vocab64/optimizer.safetensors" shape=adamw.exp_avg=$n shape=adamw.exp_avg_sq=$n
-expect_error train_resume_vocab_below_256 "vocab64: the model's vocab_size is below 256, the number of byte tokens" resume vocab64
+expect_error train_resume_vocab_not_bytes "vocab64: the model's vocab_size 64 differs from the data's vocabulary 256 (bytes: 256)" resume vocab64
 # what --resume reads or removes is in the way (as root, permissions cannot be used here)
 damaged csv_loop
 rm "$tmp/csv_loop/metrics.csv" && ln -s metrics.csv "$tmp/csv_loop/metrics.csv"

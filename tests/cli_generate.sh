@@ -126,7 +126,7 @@ expect_error generate_not_a_checkpoint "text.txt" "$XLSTM" generate --model "$tm
 expect_error generate_truncated_checkpoint "truncated.safetensors" "$XLSTM" generate --model "$tmp/truncated.safetensors"
 expect_error generate_state_dict_needs_config "no __metadata__ \"config\"" "$XLSTM" generate --model "$tmp/bare.safetensors" --prompt hi
 expect_error generate_config_disagrees "has shape" "$XLSTM" generate --model "$M" --config "$tmp/other.json" --prompt hi
-expect_error generate_text_prompt_vocab_64 "give the prompt as --tokens" "$XLSTM" generate --model "$REF" --prompt hi
+expect_error generate_text_prompt_vocab_64 "generate: the model's vocab_size 64 differs from the data's vocabulary 256 (bytes: 256): give the prompt as --tokens" "$XLSTM" generate --model "$REF" --prompt hi
 expect_error generate_token_out_of_vocab "not a token id in \[0, 64)" "$XLSTM" generate --model "$REF" --tokens 1,64
 expect_error generate_token_list_malformed "entry 2" "$XLSTM" generate --model "$REF" --tokens 1,,2
 expect_error generate_prompt_and_tokens "not both" "$XLSTM" generate --model "$M" --prompt a --tokens 1
@@ -152,7 +152,7 @@ expect_error eval_context_zero "context 0 is out of range" "$XLSTM" eval --model
 expect_error eval_context_not_number "context 'abc' is not a whole number" "$XLSTM" eval --model "$M" --context abc
 expect_error eval_batch_size_zero "batch-size 0 is out of range" "$XLSTM" eval --model "$M" --batch-size 0
 expect_error eval_negative_max_bytes "max-bytes -5 is out of range" "$XLSTM" eval --model "$M" --max-bytes -5
-expect_error eval_vocab_64_model "byte-level model" "$XLSTM" eval --model "$REF" --data "$tmp/text.txt"
+expect_error eval_vocab_64_model "eval: the model's vocab_size 64 differs from the data's vocabulary 256 (bytes: 256)" "$XLSTM" eval --model "$REF" --data "$tmp/text.txt"
 expect_error eval_unwritable_csv "cannot write" "$XLSTM" eval --model "$M" --data "$tmp/text.txt" --csv "$tmp/no/such/dir.csv"
 expect_error eval_unknown_flag "unknown flag '--bogus'" "$XLSTM" eval --model "$M" --bogus
 expect_error generate_missing_config "nope.json" "$XLSTM" generate --model "$M" --config "$tmp/nope.json" --prompt hi

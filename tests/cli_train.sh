@@ -169,7 +169,12 @@ expect_error train_model_and_config "not both" $T --model tiny
 echo '{"vocab_size": 256, "num_blocks": 2, "slstm_at": [5]}' > "$tmp/badcfg.json"
 expect_error train_bad_config "slstm_at" "$XLSTM" train --out "$tmp/bad" --config "$tmp/badcfg.json"
 echo '{"vocab_size": 100, "embedding_dim": 32, "mlstm_block": {}}' > "$tmp/smallvocab.json"
-expect_error train_config_vocab "below 256" "$XLSTM" train --out "$tmp/bad" --config "$tmp/smallvocab.json"
+expect_error train_config_vocab "the model's vocab_size 100 differs from the data's vocabulary 256 (bytes: 256)" \
+    "$XLSTM" train --out "$tmp/bad" --config "$tmp/smallvocab.json"
+# the official default vocabulary would train on bytes and sample ids that are no byte
+echo '{"vocab_size": 50304, "embedding_dim": 32, "mlstm_block": {}}' > "$tmp/gptvocab.json"
+expect_error train_config_vocab_larger "the model's vocab_size 50304 differs from the data's vocabulary 256 (bytes: 256)" \
+    "$XLSTM" train --out "$tmp/bad" --config "$tmp/gptvocab.json"
 head -c 20 "$tmp/text.txt" > "$tmp/20bytes.txt"
 expect_error train_no_validation_split "validation split" $T --data "$tmp/20bytes.txt" --context 8
 expect_error train_empty_value "data needs a non-empty value" $T --data ""

@@ -119,6 +119,13 @@ static int append_dir(const char *path, const char *rel, int depth, text_source 
     return rc;
 }
 
+int text_vocab_check(int vocab_size)
+{
+    if (vocab_size == TEXT_VOCAB) return 0;
+    return xlstm_fail("the model's vocab_size %d differs from the data's vocabulary %d (bytes: 256)", vocab_size,
+                      TEXT_VOCAB);
+}
+
 int text_check(const uint8_t *bytes, size_t n, const char *label)
 {
     if (n == 0) return xlstm_fail("%s: no data (empty)", label);

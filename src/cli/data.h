@@ -21,6 +21,15 @@ typedef struct {
     char last[PATH_MAX];    /* the last file's name */
 } text_source;
 
+/* The vocabulary of text read as bytes: a token per byte value. */
+#define TEXT_VOCAB 256
+
+/* 0 if a model of vocab_size reads the text's tokens and predicts them (vocab_size equals
+ * TEXT_VOCAB), else -1 with the message "the model's vocab_size N differs from the data's
+ * vocabulary M (bytes: 256)": a larger model would train on bytes and then sample ids
+ * that are no byte. */
+int text_vocab_check(int vocab_size);
+
 /* Read `path`: a regular file, or every regular file inside a directory and its
  * subdirectories (in name order, depth first, concatenated; hidden entries left out).
  * Refuses (-1, message naming the path): missing or unreadable paths, empty data, binary

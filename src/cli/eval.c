@@ -13,8 +13,6 @@
 #include "model_arg.h"
 #include "position_loss.h"
 
-#define BYTE_VOCAB 256
-
 static void usage(void)
 {
     printf("usage: xlstm eval --model DIR|FILE [--data PATH] [options]\n\n"
@@ -72,8 +70,7 @@ int cmd_eval(int argc, char **argv)
     xlstm_model *m = open_model(model_path, config);
     const xlstm_config *cfg = xlstm_model_config(m);
     int V = cfg->vocab_size;
-    if (V != BYTE_VOCAB)
-        die("eval: reads text as bytes and needs a byte-level model (vocabulary %d); this one has %d", BYTE_VOCAB, V);
+    if (text_vocab_check(V) != 0) die("eval: %s", xlstm_errmsg());
     if (!context) {
         if (cfg->context_length < 1) die("eval: the model's config sets no context_length; give --context N");
         context = cfg->context_length;

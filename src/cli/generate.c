@@ -8,10 +8,10 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "data.h"
 #include "model_arg.h"
 #include "train/sample.h"
 
-#define BYTE_VOCAB 256
 #define EMPTY_PROMPT_TOKEN 10 /* '\n': where a generation with no prompt starts */
 
 static void usage(void)
@@ -156,10 +156,8 @@ int cmd_generate(int argc, char **argv)
     const char *token_list = o.token_list, *prompt = o.prompt;
     const long max_tokens = o.max_tokens;
     xlstm_model *m = open_model(o.model_path, o.config);
-    int V = xlstm_model_config(m)->vocab_size, bytes = V == BYTE_VOCAB, n;
-    if (!token_list && !bytes)
-        die("generate: this model's vocabulary is %d tokens, not %d bytes: give the prompt as --tokens ID,ID,...",
-            V, BYTE_VOCAB);
+    int V = xlstm_model_config(m)->vocab_size, bytes = text_vocab_check(V) == 0, n;
+    if (!token_list && !bytes) die("generate: %s: give the prompt as --tokens ID,ID,...", xlstm_errmsg());
     int32_t *tokens = token_list ? parse_token_list(token_list, V, &n)
                       : prompt   ? bytes_to_tokens((const unsigned char *)prompt, strlen(prompt), &n)
                                  : stdin_tokens(&n);

@@ -335,8 +335,7 @@ static void model_config(const train_opts *o, xlstm_config *cfg)
         if (json == NULL) die("train: --model '%s' is not a preset (%s)", o->model, preset_names());
         if (xlstm_config_parse(cfg, json, strlen(json)) != 0) die("train: preset %s: %s", o->model, xlstm_errmsg());
     }
-    if (cfg->vocab_size < 256)
-        die("train: the model's vocab_size %d is below 256, the number of byte tokens", cfg->vocab_size);
+    if (text_vocab_check(cfg->vocab_size) != 0) die("train: %s", xlstm_errmsg());
 }
 
 /* On --resume with --model or --config: it must describe the checkpoint's model. */
@@ -537,7 +536,7 @@ static void print_sample(trainer *tr, long n)
     for (long i = 0; i < n; i++) {
         int tok = sampler_next(&s, logits);
         if (tok < 0 || xlstm_step(tr->m, st, tok, logits) != 0) die("train: sampling: %s", xlstm_errmsg());
-        putchar(tok < 256 ? tok : '?');
+        putchar(tok);
     }
     putchar('\n');
     sampler_free(&s);
@@ -587,8 +586,7 @@ static void setup(trainer *tr, int given[NSPECS], json_value *saved_args)
         options_from_checkpoint(o, given, tr->pos.args_json, saved_args);
         steps_from_tokens(o, given);
         if (was_given(given, "--model") || was_given(given, "--config")) check_same_model(o, tr->m);
-        if (xlstm_model_config(tr->m)->vocab_size < 256)
-            die("train: %s: the model's vocab_size is below 256, the number of byte tokens", o->out);
+        if (text_vocab_check(xlstm_model_config(tr->m)->vocab_size) != 0) die("train: %s: %s", o->out, xlstm_errmsg());
     } else {
         xlstm_config cfg;
         model_config(o, &cfg);
