@@ -113,6 +113,9 @@ loss_t1=$("$XLSTM" eval --model "$M" --data "$tmp/text.txt" --context 200 --thre
 check eval_threads_invariant near "$loss_t1" "$loss" 1e-6
 "$XLSTM" eval --model "$M" --data "$tmp/text.txt" > "$tmp/eval48" 2>&1
 check eval_default_context_from_config grep -q '83 windows of 48 tokens' "$tmp/eval48"
+grep -q 'batches' "$tmp/eval48" && fail eval_quiet_in_log || pass eval_quiet_in_log
+"$TERMINAL" --run --stderr "" "$XLSTM" eval --model "$M" --data "$tmp/text.txt" --context 200 > "$tmp/eval_tty"
+check eval_progress_on_terminal grep -q "$(printf '\r\033\\[K')eval: 0% (0 of 3 batches, 0s)" "$tmp/eval_tty"
 
 # ---------------------------------------------------------------- bad input
 : > "$tmp/empty.txt"

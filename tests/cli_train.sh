@@ -15,6 +15,11 @@ ARGS="--data $tmp/text.txt --config $tmp/tiny.json --batch-size 4 --context 32 -
 "$XLSTM" train $ARGS --out "$tmp/short" --steps 60 --eval-every 20 --save-every 20 > "$tmp/out" 2> "$tmp/err"
 rc=$?
 [ $rc -eq 0 ] && pass train_short_run || { fail train_short_run; cat "$tmp/err"; }
+# validation's progress: none in a log of short work; on a terminal, a line rewritten in place
+grep -q "validation:" "$tmp/err" && fail train_validation_quiet_in_log || pass train_validation_quiet_in_log
+"$(dirname "$XLSTM")/tests/test_terminal" --run --stderr "" "$XLSTM" train $ARGS --out "$tmp/tty" --steps 2 > "$tmp/tty.out"
+grep -q "$(printf '\r\033\\[K')validation: 0% (0 of [0-9]* batches, 0s)" "$tmp/tty.out" && pass train_validation_progress_on_terminal ||
+    { fail train_validation_progress_on_terminal; cat -v "$tmp/tty.out"; }
 # validation bits per byte at steps 20 and 60 (column 7 of metrics.csv): must fall by 0.5
 bpb20=$(grep '^20,' "$tmp/short/metrics.csv" | cut -d, -f7)
 bpb60=$(grep '^60,' "$tmp/short/metrics.csv" | cut -d, -f7)

@@ -7,11 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "data.h"
 #include "model_arg.h"
 #include "position_loss.h"
+#include "progress.h"
 
 static void usage(void)
 {
@@ -94,7 +96,10 @@ int cmd_eval(int argc, char **argv)
     int32_t *tokens = malloc((size_t)B * T * sizeof *tokens), *targets = malloc((size_t)B * T * sizeof *targets);
     double *pos_loss = calloc((size_t)T, sizeof *pos_loss);
     if (!tokens || !targets || !pos_loss) die("eval: out of memory for %d x %d tokens", B, T);
+    progress_meter shown;
+    progress_begin(&shown, stderr, isatty(2), "eval", (long)((windows + (size_t)B - 1) / (size_t)B));
     for (size_t w0 = 0; w0 < windows; w0 += (size_t)B) {
+        progress_update(&shown, (long)(w0 / (size_t)B));
         int b = windows - w0 < (size_t)B ? (int)(windows - w0) : B;
         for (size_t k = 0; k < (size_t)b * T; k++) {
             tokens[k] = text[w0 * T + k];
@@ -105,6 +110,7 @@ int cmd_eval(int argc, char **argv)
         if (xlstm_forward(m, tokens, NULL, b, T, NULL) != 0) die("eval: %s", xlstm_errmsg());
         add_position_losses(xlstm_logits(m), targets, b, T, V, pos_loss);
     }
+    progress_end(&shown);
 
     double total = 0;
     for (int t = 0; t < T; t++) total += pos_loss[t];

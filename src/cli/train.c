@@ -30,6 +30,7 @@
 #include "cli/model_arg.h"
 #include "train/optim.h"
 #include "cli/presets.h"
+#include "cli/progress.h"
 #include "cli/run_dir.h"
 #include "train/sample.h"
 #include "io/json.h"
@@ -447,7 +448,10 @@ static double evaluate(trainer *tr)
     const uint8_t *v = tr->data.bytes + tr->data.ntrain;
     const size_t nv = tr->data.n - tr->data.ntrain, npred = nv - 1;
     double sum = 0;
+    progress_meter shown; /* the medium preset's validation takes most of a minute */
+    progress_begin(&shown, stderr, tr->tty, "validation", (long)((npred + (size_t)(B * T) - 1) / (size_t)(B * T)));
     for (size_t pos = 0; pos < npred;) {
+        progress_update(&shown, (long)(pos / (size_t)(B * T)));
         size_t count = 0;
         for (long i = 0; i < B * T; i++, pos += pos < npred) {
             int valid = pos < npred;
@@ -459,6 +463,7 @@ static double evaluate(trainer *tr)
         forward(tr, &loss);
         sum += (double)loss * (double)count;
     }
+    progress_end(&shown);
     return sum / (double)npred;
 }
 

@@ -2,7 +2,9 @@
  * pipes: the terminal's end of file (one Ctrl-D, after which it can be read again), output
  * meant for a person, progress lines rewritten in place.
  *
- * Without arguments: a test of the runner itself. As a helper for the shell tests:
+ * Without arguments: unit tests of the CLI's terminal output (src/cli/progress.c, compiled in
+ * here), with a clock of the test's own, and a test of the runner. As a helper for the shell
+ * tests:
  *   --run [--stderr] INPUT CMD ARGS...
  *       runs CMD with standard input and output (and standard error with --stderr) on a new
  *       pseudo-terminal, types INPUT into it (byte 4 is Ctrl-D: the end of file), and copies
@@ -23,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/progress.c"
 #include "test.h"
 
 #define RUN_SECONDS 60
@@ -118,6 +121,81 @@ static void test_runner(void)
     }
 }
 
+/* ---------------------------------------------------------------- progress lines */
+
+static double fake_now;
+static double fake_clock(void) { return fake_now; }
+
+/* What f holds (from the start; at most size - 1 bytes), then f emptied. */
+static const char *contents(FILE *f, char *buf, size_t size)
+{
+    rewind(f);
+    size_t n = fread(buf, 1, size - 1, f);
+    buf[n] = 0;
+    rewind(f);
+    if (ftruncate(fileno(f), 0) != 0) buf[0] = 0;
+    return buf;
+}
+
+/* 100 batches: the first three 0.03 s each, then 1 s each */
+static void run_meter(progress_meter *p)
+{
+    p->clock = fake_clock;
+    p->start = p->last = fake_now = 0;
+    for (long i = 0; i < 100; i++) {
+        progress_update(p, i);
+        fake_now += i < 3 ? 0.03 : 1.0;
+    }
+    progress_end(p);
+}
+
+/* In a log: no line in the first PROGRESS_LOG_SECONDS, then one every PROGRESS_LOG_SECONDS. */
+static void test_progress_log(void)
+{
+    FILE *f = tmpfile();
+    char buf[4096];
+    progress_meter p;
+    progress_begin(&p, f, 0, "validation", 100);
+    run_meter(&p);
+    contents(f, buf, sizeof buf);
+    int lines = 0;
+    for (const char *c = buf; *c; c++) lines += *c == '\n';
+    CHECK(lines == 9, "%d lines in %s", lines, buf);
+    const char *first = "validation: 13% (13 of 100 batches, 10s)\n";
+    CHECK(strncmp(buf, first, strlen(first)) == 0, "the first line: %s", buf);
+    CHECK(!strchr(buf, '\r') && !strchr(buf, '\033'), "no terminal codes in a log");
+    /* work shorter than that: nothing */
+    progress_begin(&p, f, 0, "eval", 5);
+    p.clock = fake_clock;
+    p.start = p.last = fake_now = 0;
+    for (long i = 0; i < 5; i++) progress_update(&p, i);
+    progress_end(&p);
+    CHECK(*contents(f, buf, sizeof buf) == 0, "short work, and yet: %s", buf);
+    fclose(f);
+}
+
+/* On a terminal: a line at once, rewritten in place at most every PROGRESS_TTY_SECONDS, and
+ * cleared at the end. */
+static void test_progress_terminal(void)
+{
+    FILE *f = tmpfile();
+    char buf[8192];
+    progress_meter p;
+    progress_begin(&p, f, 1, "validation", 100);
+    run_meter(&p);
+    contents(f, buf, sizeof buf);
+    int rewrites = 0;
+    for (const char *c = buf; (c = strstr(c, "\r\033[K")) != NULL; c++) rewrites++;
+    /* batch 0 at once; batches 1 and 2 (0.03 s apart) skipped; 3 at 0.09 s skipped, then
+     * batches 4..99 a second apart; and the clearing */
+    CHECK(rewrites == 1 + 96 + 1, "%d rewrites", rewrites);
+    const char *first = "\r\033[Kvalidation: 0% (0 of 100 batches, 0s)\r\033[Kvalidation: 4% (4 of 100 batches, 1s)";
+    CHECK(strncmp(buf, first, strlen(first)) == 0, "begins %.80s", buf);
+    CHECK(!strchr(buf, '\n'), "no newline on a terminal");
+    CHECK(strcmp(buf + strlen(buf) - 4, "\r\033[K") == 0, "ends with the line cleared");
+    fclose(f);
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 4 && strcmp(argv[1], "--run") == 0) {
@@ -129,6 +207,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s [--run [--stderr] INPUT CMD ARGS...]\n", argv[0]);
         return 2;
     }
+    RUN(test_progress_log);
+    RUN(test_progress_terminal);
     RUN(test_runner);
     TEST_EXIT();
 }
