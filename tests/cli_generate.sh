@@ -107,12 +107,21 @@ check eval_bucket_losses_average_to_loss near "$mean" "$loss" 1e-6
 check eval_table_on_stdout grep -q '^\[128, 200) *1440 ' "$tmp/eval"
 loss_b1=$("$XLSTM" eval --model "$tmp/run" --data "$tmp/text.txt" --context 200 --batch-size 1 | awk '$1 == "loss" { print $2 }')
 check eval_batch_size_invariant near "$loss_b1" "$loss" 1e-6
-loss_cap=$("$XLSTM" eval --model "$M" --data data/moby_dick.txt --context 200 --max-bytes 4001 | awk '$1 == "loss" { print $2 }')
+loss_cap=$("$XLSTM" eval --model "$M" --data data/moby_dick.txt --split all --context 200 --max-bytes 4001 | awk '$1 == "loss" { print $2 }')
 check eval_max_bytes near "$loss_cap" "$loss" 0
 loss_t1=$("$XLSTM" eval --model "$M" --data "$tmp/text.txt" --context 200 --threads 1 | awk '$1 == "loss" { print $2 }')
 check eval_threads_invariant near "$loss_t1" "$loss" 1e-6
 "$XLSTM" eval --model "$M" --data "$tmp/text.txt" > "$tmp/eval48" 2>&1
 check eval_default_context_from_config grep -q '83 windows of 48 tokens' "$tmp/eval48"
+# the split: all of data that is not the training data; the bundled corpus' validation split
+check eval_other_data_all grep -q "^eval: .* on .*text.txt, all of it (4001 bytes; the default for data other than" "$tmp/eval48"
+"$XLSTM" eval --model "$M" --max-bytes 2000 > "$tmp/eval_bundled" 2>&1
+check eval_bundled_validation_split grep -q "^eval: .* on .*moby_dick.txt, the validation split (bytes \[[0-9]*, [0-9]*) of [0-9]*; validation: chapters 131 to the end; the default for the bundled corpus), its first 2000 bytes (--max-bytes): 41 windows" "$tmp/eval_bundled"
+"$XLSTM" eval --model "$M" --data "$tmp/text.txt" --split train --context 200 > "$tmp/eval_train" 2>&1
+check eval_split_train grep -q "the training split (bytes \[0, 3801) of 4001; validation: the last 5%; chosen by --split): 19 windows" "$tmp/eval_train"
+expect_error eval_split_unknown "eval: --split 'test' is not one of val, train, all" "$XLSTM" eval --model "$M" --split test
+expect_error eval_split_shorter_than_context "the validation split (bytes \[3801, 4001) .*: 200 bytes hold no window of --context 200" \
+    "$XLSTM" eval --model "$M" --data "$tmp/text.txt" --split val --context 200
 grep -q 'batches' "$tmp/eval48" && fail eval_quiet_in_log || pass eval_quiet_in_log
 "$TERMINAL" --run --stderr "" "$XLSTM" eval --model "$M" --data "$tmp/text.txt" --context 200 > "$tmp/eval_tty"
 check eval_progress_on_terminal grep -q "$(printf '\r\033\\[K')eval: 0% (0 of 3 batches, 0s)" "$tmp/eval_tty"

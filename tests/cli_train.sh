@@ -36,12 +36,15 @@ done
 grep -q '<polyline' "$tmp/short/loss.svg" && grep -q 'validation' "$tmp/short/loss.svg" && grep -q '</svg>' "$tmp/short/loss.svg" &&
     pass train_plot || fail train_plot
 ls "$tmp/short" | grep -q 'tmp\|prev' && fail train_no_leftover_files || pass train_no_leftover_files
-# the checkpoint is a model the other verbs can read: eval on the training text
+# the checkpoint is a model the other verbs can read: eval on the training text, by default
+# its validation split (the run's checkpoint says which data it trained on)
 if "$XLSTM" eval --model "$tmp/short" --data "$tmp/text.txt" > "$tmp/out" 2>&1; then
     pass train_checkpoint_loads
 else
     fail train_checkpoint_loads; cat "$tmp/out"
 fi
+grep -q "^eval: .*short on .*text.txt, the validation split (bytes \[38000, 40000) of 40000; validation: the last 5%; the default for the run's training data): 62 windows of 32 tokens" \
+    "$tmp/out" && pass eval_run_training_data_validation_split || { fail eval_run_training_data_validation_split; head -1 "$tmp/out"; }
 "$XLSTM" train $ARGS --out "$tmp/sample" --steps 2 --sample 30 > "$tmp/out" 2> /dev/null
 [ "$(head -c 20 "$tmp/out")" = "CHAPTER 1. Loomings." ] && [ "$(wc -c < "$tmp/out")" -ge 51 ] && pass train_sample ||
     { fail train_sample; cat "$tmp/out"; }

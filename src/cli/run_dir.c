@@ -12,6 +12,7 @@
 #include "common.h"
 #include "cli/run_dir.h"
 #include "io/atomic.h"
+#include "io/json.h"
 #include "io/safetensors.h"
 
 #define FORMAT "xlstm.c train state 1"
@@ -180,6 +181,22 @@ static int load_optimizer(const char *path, adamw *o, run_position *pos, int64_t
     }
     st_close(&f);
     return rc;
+}
+
+int run_train_data(const char *dir, char **data)
+{
+    char path[PATH_MAX];
+    st_file f;
+    *data = NULL;
+    if (join(path, dir, "optimizer.safetensors") != 0 || access(path, F_OK) != 0 || st_open(&f, path) != 0) return 0;
+    const char *args = st_meta(&f, "train_args");
+    json_value doc = {0};
+    const json_value *v = args && json_parse(&doc, args, strlen(args)) == 0 ? json_get(&doc, "data") : NULL;
+    int known = v && (v->type == JSON_NULL || json_is_cstring(v));
+    if (known && v->type != JSON_NULL && !(*data = strdup(v->str))) known = 0;
+    json_free(&doc);
+    st_close(&f);
+    return known;
 }
 
 int run_load(const char *dir, xlstm_model **m, adamw *o, run_position *pos)
