@@ -50,7 +50,19 @@ TERMINAL=$(dirname "$XLSTM")/tests/test_terminal
     > "$tmp/tty" 2> "$tmp/tty.err"
 check generate_stdin_terminal_one_eof [ $? -eq 0 ]
 check generate_stdin_terminal_says_so grep -q "reading the prompt from standard input" "$tmp/tty.err"
-check generate_stdin_pipe_quiet [ ! -s "$tmp/gen.err" ]
+check generate_stdin_pipe_quiet sh -c '! grep -q "reading the prompt" "$1"' sh "$tmp/gen.err"
+check generate_summary grep -q "^generate: 64 tokens in [0-9.]* s ([0-9]* tokens/s) after a prompt of 16 tokens" "$tmp/gen.err"
+# on a terminal the model's bytes (a seeded model's: anything) are shown safely: valid UTF-8,
+# no control bytes but newline and tab, a newline at the end; to a file, exactly
+"$TERMINAL" --run "" "$XLSTM" generate --model "$M" --prompt "Call me Ishmael." --temperature 3 --max-tokens 300 --seed 5 \
+    > "$tmp/tty_out" 2> /dev/null
+gen raw --model "$M" --prompt "Call me Ishmael." --temperature 3 --max-tokens 300 --seed 5
+check generate_raw_has_what_a_terminal_must_not_see sh -c '! iconv -f UTF-8 -t UTF-8 "$1" > /dev/null 2>&1 && tr -d "\n\t" < "$1" | LC_ALL=C grep -q "[[:cntrl:]]"' sh "$tmp/raw"
+check generate_terminal_valid_utf8 iconv -f UTF-8 -t UTF-8 "$tmp/tty_out" -o /dev/null
+check generate_terminal_no_control_bytes sh -c '! tr -d "\n\t" < "$1" | LC_ALL=C grep -q "[[:cntrl:]]"' sh "$tmp/tty_out"
+check generate_terminal_escapes grep -q '\\x[01][0-9a-f]' "$tmp/tty_out"
+check generate_terminal_ends_with_newline [ -z "$(tail -c 1 "$tmp/tty_out")" ]
+check generate_file_no_newline_added [ "$(wc -c < "$tmp/raw")" -eq 300 ]
 gen rundir --model "$tmp/run" --prompt "Call me Ishmael." $sampling --seed 7
 check generate_run_directory cmp -s "$tmp/a" "$tmp/rundir"
 gen cfg --model "$M" --config "$tmp/byte.json" --prompt "Call me Ishmael." $sampling --seed 7

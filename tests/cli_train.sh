@@ -48,6 +48,11 @@ grep -q "^eval: .*short on .*text.txt, the validation split (bytes \[38000, 4000
 "$XLSTM" train $ARGS --out "$tmp/sample" --steps 2 --sample 30 > "$tmp/out" 2> /dev/null
 [ "$(head -c 20 "$tmp/out")" = "CHAPTER 1. Loomings." ] && [ "$(wc -c < "$tmp/out")" -ge 51 ] && pass train_sample ||
     { fail train_sample; cat "$tmp/out"; }
+# the sample of a model 2 steps old is mostly random bytes: on a terminal, shown safely
+"$(dirname "$XLSTM")/tests/test_terminal" --run "" "$XLSTM" train $ARGS --out "$tmp/sample_tty" --steps 2 --sample 200 \
+    > "$tmp/out" 2> /dev/null
+iconv -f UTF-8 -t UTF-8 "$tmp/out" > /dev/null 2>&1 && ! tr -d '\n\t' < "$tmp/out" | LC_ALL=C grep -q '[[:cntrl:]]' &&
+    pass train_sample_terminal_safe || { fail train_sample_terminal_safe; od -c "$tmp/out" | head; }
 
 # ---- gradient accumulation: 2 micro-batches of 2 take the same 4 windows as one batch of 4,
 # so loss and gradient norm agree up to float rounding (1e-4 relative, over 10 steps)

@@ -10,6 +10,8 @@
 #include "cli.h"
 #include "data.h"
 #include "model_arg.h"
+#include "progress.h"
+#include "text_out.h"
 #include "train/sample.h"
 
 #define EMPTY_PROMPT_TOKEN 10 /* '\n': where a generation with no prompt starts */
@@ -22,7 +24,12 @@ static void usage(void)
            "input (up to the end of file, Ctrl-D on a terminal) when neither --prompt nor --tokens is\n"
            "given, and writes bytes. A model with another vocabulary takes the prompt only as --tokens\n"
            "and writes token ids separated by spaces. Only the continuation is written, not the\n"
-           "prompt. An empty prompt starts from the single token %d ('\\n').\n\n"
+           "prompt. An empty prompt starts from the single token %d ('\\n').\n"
+           "When standard output is not a terminal (a file, a pipe) the bytes are written exactly as\n"
+           "the model made them. On a terminal they are shown safely: control bytes other than newline\n"
+           "and tab as escapes (\\x1b), bytes that are not valid UTF-8 as U+FFFD, and the text ends\n"
+           "with a newline. Either way a UTF-8 character is written whole. At the end a summary (tokens,\n"
+           "tokens per second) goes to standard error.\n\n"
            "  --model DIR|FILE  a run directory (its model.safetensors) or a safetensors checkpoint with\n"
            "                    its config in the metadata (ours, or an official PyTorch state_dict)\n"
            "  --config FILE     official config JSON to use instead of the checkpoint's own\n"
@@ -94,13 +101,19 @@ static int32_t *stdin_tokens(int *n)
     return ids;
 }
 
-static void emit(int token, int bytes, long i)
+static void flush_stdout(void)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) die("generate: cannot write to standard output");
+}
+
+/* Write token i of the continuation at once: the text streams as it is made. */
+static void emit(text_out *out, int token, int bytes, long i)
 {
     if (bytes)
-        putchar(token);
+        text_out_byte(out, (unsigned char)token);
     else
         printf(i ? " %d" : "%d", token);
-    if (fflush(stdout) != 0 || ferror(stdout)) die("generate: cannot write to standard output");
+    flush_stdout();
 }
 
 typedef struct {
@@ -170,16 +183,27 @@ int cmd_generate(int argc, char **argv)
     xlstm_state *st;
     xlstm_real *logits = malloc((size_t)V * sizeof *logits);
     if (!logits) die("generate: out of memory");
+    const double t0 = progress_now();
     if (sampler_init(&smp, V, o.sampler, o.seed) != 0 || xlstm_state_create(m, &st) != 0 ||
         xlstm_prefill(m, st, tokens, n, logits) != 0)
         die("generate: %s", xlstm_errmsg());
+    const double t1 = progress_now();
+    text_out out;
+    text_out_init(&out, stdout, isatty(1));
     for (long i = 0; i < max_tokens; i++) {
         int next = sampler_next(&smp, logits);
         if (next < 0) die("generate: %s", xlstm_errmsg());
-        emit(next, bytes, i);
+        emit(&out, next, bytes, i);
         if (i + 1 < max_tokens && xlstm_step(m, st, next, logits) != 0) die("generate: %s", xlstm_errmsg());
     }
-    if (!bytes) emit('\n', 1, 0);
+    if (bytes)
+        text_out_finish(&out);
+    else
+        putchar('\n');
+    flush_stdout();
+    const double t2 = progress_now();
+    fprintf(stderr, "generate: %ld tokens in %.2f s (%.0f tokens/s) after a prompt of %d tokens (read in %.2f s)\n",
+            max_tokens, t2 - t1, t2 > t1 ? (double)max_tokens / (t2 - t1) : 0.0, n, t1 - t0);
     sampler_free(&smp);
     xlstm_state_free(st);
     free(logits);

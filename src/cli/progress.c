@@ -3,7 +3,7 @@
 
 #include "cli/progress.h"
 
-static double monotonic_seconds(void)
+double progress_now(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -12,7 +12,7 @@ static double monotonic_seconds(void)
 
 void progress_begin(progress_meter *p, FILE *out, int tty, const char *what, long total)
 {
-    *p = (progress_meter){.out = out, .tty = tty, .what = what, .total = total, .clock = monotonic_seconds};
+    *p = (progress_meter){.out = out, .tty = tty, .what = what, .total = total, .clock = progress_now};
     p->start = p->last = p->clock();
 }
 

@@ -20,6 +20,9 @@ typedef struct {
     double (*clock)(void); /* seconds, monotonic (a test sets its own) */
 } progress_meter;
 
+/* Seconds of the monotonic clock. */
+double progress_now(void);
+
 void progress_begin(progress_meter *p, FILE *out, int tty, const char *what, long total);
 /* `done` of the total units are done. */
 void progress_update(progress_meter *p, long done);

@@ -32,6 +32,7 @@
 #include "cli/presets.h"
 #include "cli/progress.h"
 #include "cli/run_dir.h"
+#include "cli/text_out.h"
 #include "train/sample.h"
 #include "io/json.h"
 #include "rng.h"
@@ -537,13 +538,16 @@ static void print_sample(trainer *tr, long n)
         die("train: %s", xlstm_errmsg());
     if (xlstm_prefill(tr->m, st, prompt, np, logits) != 0) die("train: %s", xlstm_errmsg());
     fprintf(stderr, "sample (%ld bytes after the data's first line, temperature %g):\n", n, so.temperature);
-    for (int i = 0; i < np; i++) putchar(prompt[i]);
+    text_out out; /* on a terminal, shown safely (see xlstm generate) */
+    text_out_init(&out, stdout, isatty(1));
+    for (int i = 0; i < np; i++) text_out_byte(&out, (unsigned char)prompt[i]);
     for (long i = 0; i < n; i++) {
         int tok = sampler_next(&s, logits);
         if (tok < 0 || xlstm_step(tr->m, st, tok, logits) != 0) die("train: sampling: %s", xlstm_errmsg());
-        putchar(tok);
+        text_out_byte(&out, (unsigned char)tok);
     }
-    putchar('\n');
+    text_out_byte(&out, '\n');
+    text_out_finish(&out);
     sampler_free(&s);
     xlstm_state_free(st);
     xlstm_free(logits);

@@ -2,8 +2,8 @@
  * pipes: the terminal's end of file (one Ctrl-D, after which it can be read again), output
  * meant for a person, progress lines rewritten in place.
  *
- * Without arguments: unit tests of the CLI's terminal output (src/cli/progress.c, compiled in
- * here), with a clock of the test's own, and a test of the runner. As a helper for the shell
+ * Without arguments: unit tests of the CLI's terminal output (src/cli/progress.c with a clock
+ * of the test's own, src/cli/text_out.c; compiled in here), and a test of the runner. As a helper for the shell
  * tests:
  *   --run [--stderr] INPUT CMD ARGS...
  *       runs CMD with standard input and output (and standard error with --stderr) on a new
@@ -25,7 +25,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/error_line.c"
 #include "cli/progress.c"
+#include "cli/text_out.c"
 #include "test.h"
 
 #define RUN_SECONDS 60
@@ -196,6 +198,74 @@ static void test_progress_terminal(void)
     fclose(f);
 }
 
+/* ---------------------------------------------------------------- generated text */
+
+/* Write the n bytes in through text_out (tty or not), flushing after each as generate does;
+ * *held_max: the most bytes ever held back between writes. Returns what f got. */
+static const char *through(const char *in, size_t n, int tty, char *buf, size_t size, size_t *held_max)
+{
+    FILE *f = tmpfile();
+    text_out t;
+    text_out_init(&t, f, tty);
+    *held_max = 0;
+    for (size_t i = 0; i < n; i++) {
+        text_out_byte(&t, (unsigned char)in[i]);
+        fflush(f);
+        size_t held = i + 1 - (size_t)ftell(f);
+        if (!tty && held > *held_max) *held_max = held;
+    }
+    text_out_finish(&t);
+    fflush(f);
+    contents(f, buf, size);
+    fclose(f);
+    return buf;
+}
+
+#define FFFD "\xef\xbf\xbd"
+
+/* On a terminal: controls other than newline and tab as escapes, invalid UTF-8 as U+FFFD
+ * (one for each character cut short or invalid), valid characters as they are, a newline
+ * at the end. */
+static void test_text_terminal(void)
+{
+    static const struct {
+        const char *in, *shown;
+    } cases[] = {
+        {"plain\ttext\n", "plain\ttext\n"},                   /* ends with its newline: no other */
+        {"no newline", "no newline\n"},
+        {"\x1b[2J\r\b\x7f", "\\x1b[2J\\x0d\\x08\\x7f\n"},   /* a terminal's escape, CR, BS, DEL */
+        {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\x8b", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\x8b\n"}, /* 2, 3, 4 bytes */
+        {"\xc2\x9b\xc2\x85", "\\u009b\\u0085\n"},                /* C1 controls (CSI, NEL) */
+        {"a\xff\x80" "b", "a" FFFD FFFD "b\n"},                /* bytes UTF-8 never uses */
+        {"\xe2\x82z", FFFD "z\n"},                             /* a character cut short by z */
+        {"\xc3\xc3\xa9", FFFD "\xc3\xa9\n"},                    /* cut short by the next one */
+        {"\xe0\x80\x80 \xed\xa0\x80 \xf4\x90\x80\x80", FFFD " " FFFD " " FFFD "\n"}, /* overlong, surrogate, > U+10FFFF */
+        {"end\xf0\x9f", "end" FFFD "\n"},                      /* cut off by the end */
+        {"", ""},
+    };
+    char buf[256];
+    size_t held;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        through(cases[i].in, strlen(cases[i].in), 1, buf, sizeof buf, &held);
+        CHECK(strcmp(buf, cases[i].shown) == 0, "case %zu: '%s' shown as '%s'", i, cases[i].in, buf);
+    }
+}
+
+/* Elsewhere: the bytes exactly (NUL, controls, invalid UTF-8 and all), no newline added;
+ * a character is held back only until it is complete, never longer. */
+static void test_text_exact(void)
+{
+    char in[300], buf[512];
+    for (int i = 0; i < 256; i++) in[i] = (char)i;
+    memcpy(in + 256, "\xf0\x9f\x90\x8b \xe2\x82\xac\xf0\x9f", 11);
+    size_t held;
+    through(in, 267, 0, buf, sizeof buf, &held);
+    CHECK(memcmp(buf, in, 267) == 0, "bytes changed");
+    CHECK(held == 3, "held back at most %zu bytes (the first 3 of a 4-byte character)", held);
+    through("\xf0\x9f\x90", 3, 0, buf, sizeof buf, &held);
+    CHECK(memcmp(buf, "\xf0\x9f\x90", 4) == 0, "a character cut off by the end is written as it is");
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 4 && strcmp(argv[1], "--run") == 0) {
@@ -207,6 +277,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s [--run [--stderr] INPUT CMD ARGS...]\n", argv[0]);
         return 2;
     }
+    RUN(test_text_terminal);
+    RUN(test_text_exact);
     RUN(test_progress_log);
     RUN(test_progress_terminal);
     RUN(test_runner);
