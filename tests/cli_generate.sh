@@ -106,8 +106,9 @@ check generate_ref_greedy_equals_argmax_steps cmp -s "$tmp/ref_greedy" "$tmp/ref
 head -c 4001 data/moby_dick.txt > "$tmp/text.txt"
 "$XLSTM" eval --model "$M" --data "$tmp/text.txt" --context 200 --csv "$tmp/buckets.csv" > "$tmp/eval" 2>&1 || cat "$tmp/eval"
 loss=$(awk '$1 == "loss" { print $2 }' "$tmp/eval")
-bpb=$(awk '$1 == "loss" { print $6 }' "$tmp/eval")
+bpb=$(awk '$1 == "loss" { print substr($4, 2) }' "$tmp/eval")
 ref_loss=$("$HELPER" --loss "$M" "$tmp/text.txt" 200)
+check eval_units_labelled grep -q "^loss [0-9.]* nats/byte ([0-9.]* bits/byte)  perplexity [0-9.]*\$" "$tmp/eval"
 check eval_loss_finite awk -v l="$loss" 'BEGIN { exit !(l > 0 && l < 100) }'
 check eval_bpb_is_loss_over_ln2 near "$bpb" "$(awk -v l="$loss" 'BEGIN { printf "%.9f", l / log(2) }')" 1e-7
 check eval_loss_matches_library near "$loss" "$ref_loss" 1e-6

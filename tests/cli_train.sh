@@ -15,6 +15,11 @@ ARGS="--data $tmp/text.txt --config $tmp/tiny.json --batch-size 4 --context 32 -
 "$XLSTM" train $ARGS --out "$tmp/short" --steps 60 --eval-every 20 --save-every 20 > "$tmp/out" 2> "$tmp/err"
 rc=$?
 [ $rc -eq 0 ] && pass train_short_run || { fail train_short_run; cat "$tmp/err"; }
+# every loss says its unit
+grep -q "^step 60/60  loss [0-9.]* nats/byte ([0-9.]* bits/byte)  lr " "$tmp/err" &&
+    grep -q "^step 60  validation loss [0-9.]* nats/byte ([0-9.]* bits/byte)\$" "$tmp/err" &&
+    grep -q "^done: step 60, validation loss [0-9.]* nats/byte ([0-9.]* bits/byte); " "$tmp/err" &&
+    grep -q ">loss (bits per byte)</text>" "$tmp/short/loss.svg" && pass train_loss_units || { fail train_loss_units; cat "$tmp/err"; }
 # validation's progress: none in a log of short work; on a terminal, a line rewritten in place
 grep -q "validation:" "$tmp/err" && fail train_validation_quiet_in_log || pass train_validation_quiet_in_log
 "$(dirname "$XLSTM")/tests/test_terminal" --run --stderr "" "$XLSTM" train $ARGS --out "$tmp/tty" --steps 2 > "$tmp/tty.out"

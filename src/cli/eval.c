@@ -39,7 +39,8 @@ static void usage(void)
            "                    context_length)\n"
            "  --batch-size N    windows per forward pass (default 8)\n"
            "  --max-bytes N     use only the first N bytes of the split\n"
-           "  --csv FILE        also write the position table as CSV (start,end,tokens,loss,bpb)\n"
+           "  --csv FILE        also write the position table as CSV (start,end,tokens,loss,bpb: loss in\n"
+           "                    nats per byte, bpb in bits per byte)\n"
            "  --threads N       OpenMP threads (default: all cores)\n",
            POSITION_FIRST_BUCKET, POSITION_FIRST_BUCKET, 2 * POSITION_FIRST_BUCKET, 2 * POSITION_FIRST_BUCKET,
            4 * POSITION_FIRST_BUCKET);
@@ -181,8 +182,8 @@ int cmd_eval(int argc, char **argv)
     if (nbytes < end - start) snprintf(cut, sizeof cut, ", its first %zu bytes (--max-bytes)", nbytes);
     printf("eval: %s on %s, %s%s: %zu windows of %d tokens (%.0f predictions)\n", model_path, data, about, cut, windows,
            T, predictions);
-    printf("loss %.8f perplexity %.6f bpb %.8f\n", loss, exp(loss), loss / log(2.0));
-    printf("%-20s %12s %12s %12s\n", "positions", "tokens", "loss", "bpb");
+    printf("loss %.8f nats/byte (%.8f bits/byte)  perplexity %.6f\n", loss, loss / log(2.0), exp(loss));
+    printf("%-20s %12s %12s %12s\n", "positions", "tokens", "nats/byte", "bits/byte");
     int edges[POSITION_MAX_BUCKETS + 1], nb = bucket_edges(T, edges);
     for (int k = 0; k < nb; k++) {
         double sum = 0;

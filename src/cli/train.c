@@ -148,10 +148,11 @@ static void help(void)
            "Train a byte-level xLSTM language model (vocabulary 256) with AdamW (betas 0.9, 0.999),\n"
            "linear warmup then cosine decay to lr * lr-decay-factor, and gradient clipping. Progress\n"
            "goes to stderr; the run directory gets model.safetensors and optimizer.safetensors (the\n"
-           "checkpoint), metrics.csv and loss.svg. A run is a function of its seed and options (and\n"
-           "the thread count): --resume continues it exactly, bit for bit. On SIGINT (Ctrl-C) or\n"
-           "SIGTERM it finishes the current step, writes the checkpoint and exits with status 130\n"
-           "(a second Ctrl-C stops at once, leaving the previous checkpoint).\n\noptions:\n");
+           "checkpoint), metrics.csv (losses in nats per byte, val_bpb in bits per byte) and loss.svg.\n"
+           "A run is a function of its seed and options (and the thread count): --resume continues it\n"
+           "exactly, bit for bit. On SIGINT (Ctrl-C) or SIGTERM it finishes the current step, writes\n"
+           "the checkpoint and exits with status 130 (a second Ctrl-C stops at once, leaving the\n"
+           "previous checkpoint).\n\noptions:\n");
     for (int i = 0; i < NSPECS; i++) {
         const opt_spec *s = &specs[i];
         char left[40];
@@ -500,11 +501,11 @@ static void progress(trainer *tr, long step, double loss, double lr, double tok_
     format_duration(eta, sizeof eta, (double)(tr->o.steps - step) * tr->train_seconds / (double)tr->steps_here);
     format_duration(took, sizeof took, tr->train_seconds);
     if (tr->tty)
-        fprintf(stderr, "\r\033[Kstep %ld/%ld  loss %.4f  lr %.2e  %.0f tok/s  ETA %s", step, tr->o.steps, loss, lr,
-                tok_s, eta);
+        fprintf(stderr, "\r\033[Kstep %ld/%ld  loss %.4f nats/byte (%.4f bits/byte)  lr %.2e  %.0f tok/s  ETA %s", step,
+                tr->o.steps, loss, loss / LN2, lr, tok_s, eta);
     else if (step % tr->o.log_every == 0 || step == tr->o.steps)
-        fprintf(stderr, "step %ld/%ld  loss %.4f  lr %.2e  %.0f tok/s  %s  ETA %s\n", step, tr->o.steps, loss, lr, tok_s,
-                took, eta);
+        fprintf(stderr, "step %ld/%ld  loss %.4f nats/byte (%.4f bits/byte)  lr %.2e  %.0f tok/s  %s  ETA %s\n", step,
+                tr->o.steps, loss, loss / LN2, lr, tok_s, took, eta);
 }
 
 static void save(trainer *tr)
@@ -517,7 +518,7 @@ static void save(trainer *tr)
 static double validate(trainer *tr, long step)
 {
     double val = evaluate(tr);
-    log_line(tr, "step %ld  val loss %.4f  val bpb %.4f", step, val, val / LN2);
+    log_line(tr, "step %ld  validation loss %.4f nats/byte (%.4f bits/byte)", step, val, val / LN2);
     return val;
 }
 
@@ -703,7 +704,7 @@ int cmd_train(int argc, char **argv)
     }
     char took[32];
     format_duration(took, sizeof took, tr.train_seconds);
-    fprintf(stderr, "done: step %lld, val loss %.4f, val bpb %.4f; %s of training at %.0f tokens/s%s; checkpoint in %s\n",
+    fprintf(stderr, "done: step %lld, validation loss %.4f nats/byte (%.4f bits/byte); %s of training at %.0f tokens/s%s; checkpoint in %s\n",
             (long long)tr.pos.step, val, val / LN2, took, (double)tokens_per_step * (double)tr.steps_here / tr.train_seconds,
             skipped ? " (some updates skipped: not finite)" : "", o->out);
     if (o->sample > 0 && !stop_requested) print_sample(&tr, o->sample);
