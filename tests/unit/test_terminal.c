@@ -3,8 +3,8 @@
  * meant for a person, progress lines rewritten in place.
  *
  * Without arguments: unit tests of the CLI's terminal output (src/cli/progress.c with a clock
- * of the test's own, src/cli/text_out.c; compiled in here), and a test of the runner. As a helper for the shell
- * tests:
+ * of the test's own, src/cli/text_out.c; compiled in here), and a test of the runner. As a
+ * helper for the shell tests:
  *   --run [--stderr] INPUT CMD ARGS...
  *       runs CMD with standard input and output (and standard error with --stderr) on a new
  *       pseudo-terminal, types INPUT into it (byte 4 is Ctrl-D: the end of file), and copies
@@ -13,7 +13,6 @@
  *       with CMD's status, or 124 if it has not ended after RUN_SECONDS (it is then killed:
  *       a command waiting for a second end of file waits forever). */
 #define _XOPEN_SOURCE 700 /* posix_openpt and its helpers */
-#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -22,7 +21,6 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <termios.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli/error_line.c"
@@ -31,13 +29,6 @@
 #include "test.h"
 
 #define RUN_SECONDS 60
-
-static double seconds_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 /* Open a pseudo-terminal: *master, and the terminal side (returned) without echo or output
  * processing, in canonical mode (lines, and Ctrl-D as the end of file). -1 on failure. */
@@ -91,10 +82,10 @@ static int run(const char *input, int with_stderr, char **cmd, FILE *out)
     close(term);
     size_t len = strlen(input);
     if (write(master, input, len) != (ssize_t)len) return 2;
-    const double deadline = seconds_now() + RUN_SECONDS;
+    const double deadline = progress_now() + RUN_SECONDS;
     int status;
     while (waitpid(pid, &status, WNOHANG) == 0) {
-        if (seconds_now() > deadline) {
+        if (progress_now() > deadline) {
             kill(pid, SIGKILL);
             waitpid(pid, &status, 0);
             fprintf(stderr, "test_terminal: %s did not end in %d s\n", cmd[0], RUN_SECONDS);
@@ -139,53 +130,45 @@ static const char *contents(FILE *f, char *buf, size_t size)
     return buf;
 }
 
-/* 100 batches: the first three 0.03 s each, then 1 s each */
-static void run_meter(progress_meter *p)
+/* What a progress meter (on a terminal or not) writes for `batches` of work: the first three
+ * batches 0.03 s each, then 1 s each. */
+static const char *meter_output(int tty, long batches, char *buf, size_t size)
 {
-    p->clock = fake_clock;
-    p->start = p->last = fake_now = 0;
-    for (long i = 0; i < 100; i++) {
-        progress_update(p, i);
+    FILE *f = tmpfile();
+    progress_meter p;
+    progress_begin(&p, f, tty, "validation", batches);
+    p.clock = fake_clock;
+    p.start = p.last = fake_now = 0;
+    for (long i = 0; i < batches; i++) {
+        progress_update(&p, i);
         fake_now += i < 3 ? 0.03 : 1.0;
     }
-    progress_end(p);
+    progress_end(&p);
+    contents(f, buf, size);
+    fclose(f);
+    return buf;
 }
 
 /* In a log: no line in the first PROGRESS_LOG_SECONDS, then one every PROGRESS_LOG_SECONDS. */
 static void test_progress_log(void)
 {
-    FILE *f = tmpfile();
     char buf[4096];
-    progress_meter p;
-    progress_begin(&p, f, 0, "validation", 100);
-    run_meter(&p);
-    contents(f, buf, sizeof buf);
+    meter_output(0, 100, buf, sizeof buf);
     int lines = 0;
     for (const char *c = buf; *c; c++) lines += *c == '\n';
     CHECK(lines == 9, "%d lines in %s", lines, buf);
     const char *first = "validation: 13% (13 of 100 batches, 10s)\n";
     CHECK(strncmp(buf, first, strlen(first)) == 0, "the first line: %s", buf);
     CHECK(!strchr(buf, '\r') && !strchr(buf, '\033'), "no terminal codes in a log");
-    /* work shorter than that: nothing */
-    progress_begin(&p, f, 0, "eval", 5);
-    p.clock = fake_clock;
-    p.start = p.last = fake_now = 0;
-    for (long i = 0; i < 5; i++) progress_update(&p, i);
-    progress_end(&p);
-    CHECK(*contents(f, buf, sizeof buf) == 0, "short work, and yet: %s", buf);
-    fclose(f);
+    CHECK(*meter_output(0, 5, buf, sizeof buf) == 0, "short work, and yet: %s", buf);
 }
 
 /* On a terminal: a line at once, rewritten in place at most every PROGRESS_TTY_SECONDS, and
  * cleared at the end. */
 static void test_progress_terminal(void)
 {
-    FILE *f = tmpfile();
     char buf[8192];
-    progress_meter p;
-    progress_begin(&p, f, 1, "validation", 100);
-    run_meter(&p);
-    contents(f, buf, sizeof buf);
+    meter_output(1, 100, buf, sizeof buf);
     int rewrites = 0;
     for (const char *c = buf; (c = strstr(c, "\r\033[K")) != NULL; c++) rewrites++;
     /* batch 0 at once; batches 1 and 2 (0.03 s apart) skipped; 3 at 0.09 s skipped, then
@@ -195,7 +178,6 @@ static void test_progress_terminal(void)
     CHECK(strncmp(buf, first, strlen(first)) == 0, "begins %.80s", buf);
     CHECK(!strchr(buf, '\n'), "no newline on a terminal");
     CHECK(strcmp(buf + strlen(buf) - 4, "\r\033[K") == 0, "ends with the line cleared");
-    fclose(f);
 }
 
 /* ---------------------------------------------------------------- generated text */
