@@ -347,7 +347,8 @@ static double train_model(xlstm_model *m, const train_plan *p, batch_fn fill, vo
         *last_loss = loss;
         if ((step + 1) % every == 0 || step + 1 == p->steps) {
             double took = now() - t0;
-            fprintf(stderr, "%s: step %ld/%ld  loss %.4f nats/token (mean of the last %ld)  lr %.2e  %.0f tok/s  ETA %.0fs\n",
+            fprintf(stderr,
+                    "%s: step %ld/%ld  loss %.4f nats/token (mean of the last %ld)  lr %.2e  %.0f tok/s  ETA %.0fs\n",
                     label, step + 1, p->steps, loss_sum / (double)((step % every) + 1), (step % every) + 1, lr,
                     ntokens / took, took / (double)(step + 1) * (double)(p->steps - step - 1));
             loss_sum = 0;

@@ -704,7 +704,9 @@ int cmd_train(int argc, char **argv)
     }
     char took[32];
     format_duration(took, sizeof took, tr.train_seconds);
-    fprintf(stderr, "done: step %lld, validation loss %.4f nats/byte (%.4f bits/byte); %s of training at %.0f tokens/s%s; checkpoint in %s\n",
+    fprintf(stderr,
+            "done: step %lld, validation loss %.4f nats/byte (%.4f bits/byte); %s of training at %.0f tokens/s%s; "
+            "checkpoint in %s\n",
             (long long)tr.pos.step, val, val / LN2, took, (double)tokens_per_step * (double)tr.steps_here / tr.train_seconds,
             skipped ? " (some updates skipped: not finite)" : "", o->out);
     if (o->sample > 0 && !stop_requested) print_sample(&tr, o->sample);
