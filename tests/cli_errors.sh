@@ -61,12 +61,20 @@ expect_error train_resume_bad_train_args "bad_args: bad train_args in optimizer.
     resume bad_args
 damaged empty_args 'meta=train_args={}'
 expect_error train_resume_train_args_incomplete "empty_args: optimizer.safetensors: train_args has no valid \"" resume empty_args
+# the model file cut short (a disk that filled up, a copy cut off), or gone
+damaged truncated_model
+head -c 1000 "$tmp/run/model.safetensors" > "$tmp/truncated_model/model.safetensors"
+expect_error train_resume_model_damaged "truncated_model/model.safetensors is damaged: safetensors: .*truncated_model/model.safetensors: header length" \
+    resume truncated_model
+damaged no_model
+rm "$tmp/no_model/model.safetensors"
+expect_error train_resume_model_missing "no_model: model.safetensors is missing (the optimizer state is at step 2)" resume no_model
 # a model of vocabulary 64 (the reference state_dict) with an optimizer state of its size
 damaged vocab64
 rewrite $REF/lm_mixed_small.state_dict.safetensors "$tmp/vocab64/model.safetensors" meta=step=2
 n=$("$HELPER" --num-params "$tmp/vocab64/model.safetensors")
 rewrite "$tmp/vocab64/optimizer.safetensors" "$tmp/vocab64/optimizer.safetensors" shape=adamw.exp_avg=$n shape=adamw.exp_avg_sq=$n
-expect_error train_resume_vocab_below_256 "vocab64: the model's vocab_size 64 is below 256, the number of byte tokens" resume vocab64
+expect_error train_resume_vocab_not_bytes "vocab64: the model's vocab_size 64 differs from the data's vocabulary 256 (bytes: 256)" resume vocab64
 # what --resume reads or removes is in the way (as root, permissions cannot be used here)
 damaged csv_loop
 rm "$tmp/csv_loop/metrics.csv" && ln -s metrics.csv "$tmp/csv_loop/metrics.csv"
@@ -99,6 +107,10 @@ expect_error train_out_files_path_too_long "^xlstm: train: $tmp/long/.*\.\.\..*0
 dir=$(long_path 4079) # with "/model.safetensors", 4097 bytes
 mkdir -p "$dir"
 expect_error generate_model_path_too_long "^xlstm: $dir: path too long\$" "$XLSTM" generate --model "$dir"
+# a --data directory that fits, holding a file whose path does not
+(cd "$dir" && echo "some text" > 0123456789abcdefghijklmn.txt)
+expect_error train_data_file_path_too_long "\.\.\..*0000/0123456789abcdefghijklmn.txt: path too long\$" \
+    "$XLSTM" train $RUN --steps 1 --out "$tmp/bad" --data "$dir"
 rm -rf "$tmp/long"
 
 # ---- text data

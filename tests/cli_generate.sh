@@ -43,6 +43,26 @@ check generate_same_seed_same_output cmp -s "$tmp/a" "$tmp/b"
 check generate_other_seed_other_output differs "$tmp/a" "$tmp/c"
 printf 'Call me Ishmael.' | "$XLSTM" generate --model "$M" $sampling --seed 7 > "$tmp/stdin" 2> "$tmp/gen.err"
 check generate_prompt_from_stdin cmp -s "$tmp/a" "$tmp/stdin"
+# on a terminal: it says where the prompt comes from, and one Ctrl-D ends the prompt (a
+# second read would wait forever for another: the runner kills it after a minute)
+TERMINAL=$(dirname "$XLSTM")/tests/test_terminal
+"$TERMINAL" --run "$(printf 'Call me Ishmael.\n\004')" "$XLSTM" generate --model "$M" $sampling --seed 7 \
+    > "$tmp/tty" 2> "$tmp/tty.err"
+check generate_stdin_terminal_one_eof [ $? -eq 0 ]
+check generate_stdin_terminal_says_so grep -q "reading the prompt from standard input" "$tmp/tty.err"
+check generate_stdin_pipe_quiet sh -c '! grep -q "reading the prompt" "$1"' sh "$tmp/gen.err"
+check generate_summary grep -q "^generate: 64 tokens in [0-9.]* s ([0-9]* tokens/s) after a prompt of 16 tokens" "$tmp/gen.err"
+# on a terminal the model's bytes (a seeded model's: anything) are shown safely: valid UTF-8,
+# no control bytes but newline and tab, a newline at the end; to a file, exactly
+"$TERMINAL" --run "" "$XLSTM" generate --model "$M" --prompt "Call me Ishmael." --temperature 3 --max-tokens 300 --seed 5 \
+    > "$tmp/tty_out" 2> /dev/null
+gen raw --model "$M" --prompt "Call me Ishmael." --temperature 3 --max-tokens 300 --seed 5
+check generate_raw_has_what_a_terminal_must_not_see sh -c '! iconv -f UTF-8 -t UTF-8 "$1" > /dev/null 2>&1 && tr -d "\n\t" < "$1" | LC_ALL=C grep -q "[[:cntrl:]]"' sh "$tmp/raw"
+check generate_terminal_valid_utf8 iconv -f UTF-8 -t UTF-8 "$tmp/tty_out" -o /dev/null
+check generate_terminal_no_control_bytes sh -c '! tr -d "\n\t" < "$1" | LC_ALL=C grep -q "[[:cntrl:]]"' sh "$tmp/tty_out"
+check generate_terminal_escapes grep -q '\\x[01][0-9a-f]' "$tmp/tty_out"
+check generate_terminal_ends_with_newline [ -z "$(tail -c 1 "$tmp/tty_out")" ]
+check generate_file_no_newline_added [ "$(wc -c < "$tmp/raw")" -eq 300 ]
 gen rundir --model "$tmp/run" --prompt "Call me Ishmael." $sampling --seed 7
 check generate_run_directory cmp -s "$tmp/a" "$tmp/rundir"
 gen cfg --model "$M" --config "$tmp/byte.json" --prompt "Call me Ishmael." $sampling --seed 7
@@ -87,8 +107,9 @@ check generate_ref_greedy_equals_argmax_steps cmp -s "$tmp/ref_greedy" "$tmp/ref
 head -c 4001 data/moby_dick.txt > "$tmp/text.txt"
 "$XLSTM" eval --model "$M" --data "$tmp/text.txt" --context 200 --csv "$tmp/buckets.csv" > "$tmp/eval" 2>&1 || cat "$tmp/eval"
 loss=$(awk '$1 == "loss" { print $2 }' "$tmp/eval")
-bpb=$(awk '$1 == "loss" { print $6 }' "$tmp/eval")
+bpb=$(awk '$1 == "loss" { print substr($4, 2) }' "$tmp/eval")
 ref_loss=$("$HELPER" --loss "$M" "$tmp/text.txt" 200)
+check eval_units_labelled grep -q "^loss [0-9.]* nats/byte ([0-9.]* bits/byte)  perplexity [0-9.]*\$" "$tmp/eval"
 check eval_loss_finite awk -v l="$loss" 'BEGIN { exit !(l > 0 && l < 100) }'
 check eval_bpb_is_loss_over_ln2 near "$bpb" "$(awk -v l="$loss" 'BEGIN { printf "%.9f", l / log(2) }')" 1e-7
 check eval_loss_matches_library near "$loss" "$ref_loss" 1e-6
@@ -100,12 +121,24 @@ check eval_bucket_losses_average_to_loss near "$mean" "$loss" 1e-6
 check eval_table_on_stdout grep -q '^\[128, 200) *1440 ' "$tmp/eval"
 loss_b1=$("$XLSTM" eval --model "$tmp/run" --data "$tmp/text.txt" --context 200 --batch-size 1 | awk '$1 == "loss" { print $2 }')
 check eval_batch_size_invariant near "$loss_b1" "$loss" 1e-6
-loss_cap=$("$XLSTM" eval --model "$M" --data data/moby_dick.txt --context 200 --max-bytes 4001 | awk '$1 == "loss" { print $2 }')
+loss_cap=$("$XLSTM" eval --model "$M" --data data/moby_dick.txt --split all --context 200 --max-bytes 4001 | awk '$1 == "loss" { print $2 }')
 check eval_max_bytes near "$loss_cap" "$loss" 0
 loss_t1=$("$XLSTM" eval --model "$M" --data "$tmp/text.txt" --context 200 --threads 1 | awk '$1 == "loss" { print $2 }')
 check eval_threads_invariant near "$loss_t1" "$loss" 1e-6
 "$XLSTM" eval --model "$M" --data "$tmp/text.txt" > "$tmp/eval48" 2>&1
 check eval_default_context_from_config grep -q '83 windows of 48 tokens' "$tmp/eval48"
+# the split: all of data that is not the training data; the bundled corpus' validation split
+check eval_other_data_all grep -q "^eval: .* on .*text.txt, all of it (4001 bytes; the default for data other than" "$tmp/eval48"
+"$XLSTM" eval --model "$M" --max-bytes 2000 > "$tmp/eval_bundled" 2>&1
+check eval_bundled_validation_split grep -q "^eval: .* on .*moby_dick.txt, the validation split (bytes \[[0-9]*, [0-9]*) of [0-9]*; validation: chapters 131 to the end; the default for the bundled corpus), its first 2000 bytes (--max-bytes): 41 windows" "$tmp/eval_bundled"
+"$XLSTM" eval --model "$M" --data "$tmp/text.txt" --split train --context 200 > "$tmp/eval_train" 2>&1
+check eval_split_train grep -q "the training split (bytes \[0, 3801) of 4001; validation: the last 5%; chosen by --split): 19 windows" "$tmp/eval_train"
+expect_error eval_split_unknown "eval: --split 'test' is not one of val, train, all" "$XLSTM" eval --model "$M" --split test
+expect_error eval_split_shorter_than_context "the validation split (bytes \[3801, 4001) .*: 200 bytes hold no window of --context 200" \
+    "$XLSTM" eval --model "$M" --data "$tmp/text.txt" --split val --context 200
+grep -q 'batches' "$tmp/eval48" && fail eval_quiet_in_log || pass eval_quiet_in_log
+"$TERMINAL" --run --stderr "" "$XLSTM" eval --model "$M" --data "$tmp/text.txt" --context 200 > "$tmp/eval_tty"
+check eval_progress_on_terminal grep -q "$(printf '\r\033\\[K')eval: 0% (0 of 3 batches, 0s)" "$tmp/eval_tty"
 
 # ---------------------------------------------------------------- bad input
 : > "$tmp/empty.txt"
@@ -119,7 +152,7 @@ expect_error generate_not_a_checkpoint "text.txt" "$XLSTM" generate --model "$tm
 expect_error generate_truncated_checkpoint "truncated.safetensors" "$XLSTM" generate --model "$tmp/truncated.safetensors"
 expect_error generate_state_dict_needs_config "no __metadata__ \"config\"" "$XLSTM" generate --model "$tmp/bare.safetensors" --prompt hi
 expect_error generate_config_disagrees "has shape" "$XLSTM" generate --model "$M" --config "$tmp/other.json" --prompt hi
-expect_error generate_text_prompt_vocab_64 "give the prompt as --tokens" "$XLSTM" generate --model "$REF" --prompt hi
+expect_error generate_text_prompt_vocab_64 "generate: the model's vocab_size 64 differs from the data's vocabulary 256 (bytes: 256): give the prompt as --tokens" "$XLSTM" generate --model "$REF" --prompt hi
 expect_error generate_token_out_of_vocab "not a token id in \[0, 64)" "$XLSTM" generate --model "$REF" --tokens 1,64
 expect_error generate_token_list_malformed "entry 2" "$XLSTM" generate --model "$REF" --tokens 1,,2
 expect_error generate_prompt_and_tokens "not both" "$XLSTM" generate --model "$M" --prompt a --tokens 1
@@ -145,7 +178,7 @@ expect_error eval_context_zero "context 0 is out of range" "$XLSTM" eval --model
 expect_error eval_context_not_number "context 'abc' is not a whole number" "$XLSTM" eval --model "$M" --context abc
 expect_error eval_batch_size_zero "batch-size 0 is out of range" "$XLSTM" eval --model "$M" --batch-size 0
 expect_error eval_negative_max_bytes "max-bytes -5 is out of range" "$XLSTM" eval --model "$M" --max-bytes -5
-expect_error eval_vocab_64_model "byte-level model" "$XLSTM" eval --model "$REF" --data "$tmp/text.txt"
+expect_error eval_vocab_64_model "eval: the model's vocab_size 64 differs from the data's vocabulary 256 (bytes: 256)" "$XLSTM" eval --model "$REF" --data "$tmp/text.txt"
 expect_error eval_unwritable_csv "cannot write" "$XLSTM" eval --model "$M" --data "$tmp/text.txt" --csv "$tmp/no/such/dir.csv"
 expect_error eval_unknown_flag "unknown flag '--bogus'" "$XLSTM" eval --model "$M" --bogus
 expect_error generate_missing_config "nope.json" "$XLSTM" generate --model "$M" --config "$tmp/nope.json" --prompt hi

@@ -15,6 +15,16 @@ ARGS="--data $tmp/text.txt --config $tmp/tiny.json --batch-size 4 --context 32 -
 "$XLSTM" train $ARGS --out "$tmp/short" --steps 60 --eval-every 20 --save-every 20 > "$tmp/out" 2> "$tmp/err"
 rc=$?
 [ $rc -eq 0 ] && pass train_short_run || { fail train_short_run; cat "$tmp/err"; }
+# every loss says its unit
+grep -q "^step 60/60  loss [0-9.]* nats/byte ([0-9.]* bits/byte)  lr " "$tmp/err" &&
+    grep -q "^step 60  validation loss [0-9.]* nats/byte ([0-9.]* bits/byte)\$" "$tmp/err" &&
+    grep -q "^done: step 60, validation loss [0-9.]* nats/byte ([0-9.]* bits/byte); " "$tmp/err" &&
+    grep -q ">loss (bits per byte)</text>" "$tmp/short/loss.svg" && pass train_loss_units || { fail train_loss_units; cat "$tmp/err"; }
+# validation's progress: none in a log of short work; on a terminal, a line rewritten in place
+grep -q "validation:" "$tmp/err" && fail train_validation_quiet_in_log || pass train_validation_quiet_in_log
+"$(dirname "$XLSTM")/tests/test_terminal" --run --stderr "" "$XLSTM" train $ARGS --out "$tmp/tty" --steps 2 > "$tmp/tty.out"
+grep -q "$(printf '\r\033\\[K')validation: 0% (0 of [0-9]* batches, 0s)" "$tmp/tty.out" && pass train_validation_progress_on_terminal ||
+    { fail train_validation_progress_on_terminal; cat -v "$tmp/tty.out"; }
 # validation bits per byte at steps 20 and 60 (column 7 of metrics.csv): must fall by 0.5
 bpb20=$(grep '^20,' "$tmp/short/metrics.csv" | cut -d, -f7)
 bpb60=$(grep '^60,' "$tmp/short/metrics.csv" | cut -d, -f7)
@@ -31,15 +41,23 @@ done
 grep -q '<polyline' "$tmp/short/loss.svg" && grep -q 'validation' "$tmp/short/loss.svg" && grep -q '</svg>' "$tmp/short/loss.svg" &&
     pass train_plot || fail train_plot
 ls "$tmp/short" | grep -q 'tmp\|prev' && fail train_no_leftover_files || pass train_no_leftover_files
-# the checkpoint is a model the other verbs can read: eval on the training text
+# the checkpoint is a model the other verbs can read: eval on the training text, by default
+# its validation split (the run's checkpoint says which data it trained on)
 if "$XLSTM" eval --model "$tmp/short" --data "$tmp/text.txt" > "$tmp/out" 2>&1; then
     pass train_checkpoint_loads
 else
     fail train_checkpoint_loads; cat "$tmp/out"
 fi
+grep -q "^eval: .*short on .*text.txt, the validation split (bytes \[38000, 40000) of 40000; validation: the last 5%; the default for the run's training data): 62 windows of 32 tokens" \
+    "$tmp/out" && pass eval_run_training_data_validation_split || { fail eval_run_training_data_validation_split; head -1 "$tmp/out"; }
 "$XLSTM" train $ARGS --out "$tmp/sample" --steps 2 --sample 30 > "$tmp/out" 2> /dev/null
 [ "$(head -c 20 "$tmp/out")" = "CHAPTER 1. Loomings." ] && [ "$(wc -c < "$tmp/out")" -ge 51 ] && pass train_sample ||
     { fail train_sample; cat "$tmp/out"; }
+# the sample of a model 2 steps old is mostly random bytes: on a terminal, shown safely
+"$(dirname "$XLSTM")/tests/test_terminal" --run "" "$XLSTM" train $ARGS --out "$tmp/sample_tty" --steps 2 --sample 200 \
+    > "$tmp/out" 2> /dev/null
+iconv -f UTF-8 -t UTF-8 "$tmp/out" > /dev/null 2>&1 && ! tr -d '\n\t' < "$tmp/out" | LC_ALL=C grep -q '[[:cntrl:]]' &&
+    pass train_sample_terminal_safe || { fail train_sample_terminal_safe; od -c "$tmp/out" | head; }
 
 # ---- gradient accumulation: 2 micro-batches of 2 take the same 4 windows as one batch of 4,
 # so loss and gradient norm agree up to float rounding (1e-4 relative, over 10 steps)
@@ -133,6 +151,24 @@ expect_error train_missing_data "nope.txt" $T --data "$tmp/nope.txt"
 expect_error train_empty_data "empty" $T --data "$tmp/empty.txt"
 expect_error train_binary_data "binary" $T --data "$tmp/binary.txt"
 expect_error train_empty_dir "no data" $T --data "$tmp/emptydir"
+# a folder of folders: their files are read, in name order, and the log says what it read
+mkdir -p "$tmp/folders/b" "$tmp/folders/a/sub" "$tmp/folders/.git" "$tmp/nofiles/x/y"
+head -c 20000 "$tmp/text.txt" > "$tmp/folders/b/two.txt"
+tail -c 20000 "$tmp/text.txt" > "$tmp/folders/a/sub/one.txt"
+touch "$tmp/folders/.hidden" "$tmp/nofiles/x/y/empty.txt" "$tmp/nofiles/.hidden"
+"$XLSTM" train $ARGS --data "$tmp/folders" --out "$tmp/folders_run" --steps 1 --eval-every 0 > /dev/null 2> "$tmp/err"
+check_data_line() {
+    grep -q "^train: data $1\$" "$tmp/err" || { echo "  expected 'train: data $1', got:"; head -2 "$tmp/err"; return 1; }
+}
+check_data_line ".*/folders: 40000 bytes in 2 files (a/sub/one.txt, b/two.txt; left out: 2 hidden); training split 38000 bytes, validation split 2000 bytes (5.0%: the last 5%)" &&
+    pass train_data_subdirectories || fail train_data_subdirectories
+"$XLSTM" train $ARGS --out "$tmp/file_run" --steps 1 --eval-every 0 > /dev/null 2> "$tmp/err"
+check_data_line ".*/text.txt: 40000 bytes; training split 38000 bytes, validation split 2000 bytes (5.0%: the last 5%)" &&
+    pass train_data_logged || fail train_data_logged
+mkdir -p "$tmp/loop/d" && ln -s .. "$tmp/loop/d/up"
+expect_error train_data_link_loop "nested more than 32 deep (a symbolic link loop?)" $T --data "$tmp/loop"
+expect_error train_dir_of_empty_dirs "nofiles: no data (no file in it or its subdirectories holds any; left out: 1 hidden)" \
+    $T --data "$tmp/nofiles"
 expect_error train_data_too_small "too few" $T --data "$tmp/text.txt" --context 39000
 expect_error train_batch_zero "batch-size 0 is out of range" $T --batch-size 0
 expect_error train_batch_negative "batch-size -4 is out of range" $T --batch-size -4
@@ -151,7 +187,12 @@ expect_error train_model_and_config "not both" $T --model tiny
 echo '{"vocab_size": 256, "num_blocks": 2, "slstm_at": [5]}' > "$tmp/badcfg.json"
 expect_error train_bad_config "slstm_at" "$XLSTM" train --out "$tmp/bad" --config "$tmp/badcfg.json"
 echo '{"vocab_size": 100, "embedding_dim": 32, "mlstm_block": {}}' > "$tmp/smallvocab.json"
-expect_error train_config_vocab "below 256" "$XLSTM" train --out "$tmp/bad" --config "$tmp/smallvocab.json"
+expect_error train_config_vocab "the model's vocab_size 100 differs from the data's vocabulary 256 (bytes: 256)" \
+    "$XLSTM" train --out "$tmp/bad" --config "$tmp/smallvocab.json"
+# the official default vocabulary would train on bytes and sample ids that are no byte
+echo '{"vocab_size": 50304, "embedding_dim": 32, "mlstm_block": {}}' > "$tmp/gptvocab.json"
+expect_error train_config_vocab_larger "the model's vocab_size 50304 differs from the data's vocabulary 256 (bytes: 256)" \
+    "$XLSTM" train --out "$tmp/bad" --config "$tmp/gptvocab.json"
 head -c 20 "$tmp/text.txt" > "$tmp/20bytes.txt"
 expect_error train_no_validation_split "validation split" $T --data "$tmp/20bytes.txt" --context 8
 expect_error train_empty_value "data needs a non-empty value" $T --data ""

@@ -17,6 +17,9 @@ _Noreturn void die(const char *fmt, ...)
 /* Format fmt/ap into out (size >= 8) as one line: control bytes (a newline in a quoted
  * flag or path) become escapes such as \n and \x1b. */
 void error_line(char *out, size_t size, const char *fmt, va_list ap);
+/* Write byte c as error_line shows it (at most 4 characters and a NUL: \n, \x1b; other
+ * bytes as themselves) to e; returns the number of characters. */
+size_t escape_byte(char *e, unsigned char c);
 
 int cmd_verify(int argc, char **argv);
 int cmd_train(int argc, char **argv);

@@ -51,36 +51,79 @@ static int append_file(const char *path, uint8_t **buf, size_t *len, size_t *cap
 
 static int cmp_names(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-static int append_dir(const char *path, uint8_t **buf, size_t *len, size_t *cap)
+/* The sorted names in directory `path`, except "." and ".." (*names and each name malloc'd). */
+static int list_dir(const char *path, char ***names, size_t *n)
 {
+    *names = NULL;
+    *n = 0;
     DIR *d = opendir(path);
     if (!d) return xlstm_fail("%s: cannot open directory (%s)", path, strerror(errno));
-    char **names = NULL;
-    size_t n = 0, capn = 0;
+    size_t cap = 0;
     int rc = 0;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.') continue;
-        if (n == capn) {
-            capn = capn ? 2 * capn : 16;
-            char **nn = realloc(names, capn * sizeof *nn);
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 16;
+            char **nn = realloc(*names, cap * sizeof *nn);
             if (!nn) { rc = xlstm_fail("%s: out of memory", path); break; }
-            names = nn;
+            *names = nn;
         }
-        if (!(names[n] = strdup(e->d_name))) { rc = xlstm_fail("%s: out of memory", path); break; }
-        n++;
+        if (!((*names)[*n] = strdup(e->d_name))) { rc = xlstm_fail("%s: out of memory", path); break; }
+        ++*n;
     }
     closedir(d);
-    if (rc == 0 && n > 0) qsort(names, n, sizeof *names, cmp_names);
+    if (rc == 0 && *n > 0) qsort(*names, *n, sizeof **names, cmp_names);
+    return rc;
+}
+
+/* Note file `rel` (its path below the directory given) as read. */
+static void note_file(text_source *src, const char *rel)
+{
+    size_t used = strlen(src->names);
+    int w = snprintf(src->names + used, sizeof src->names - used, "%s%s", used ? ", " : "", rel);
+    if (src->named == src->files && w >= 0 && (size_t)w < sizeof src->names - used) src->named++;
+    else src->names[used] = 0; /* it did not fit: the names stay those of the first files */
+    src->files++;
+    snprintf(src->last, sizeof src->last, "%s", rel);
+}
+
+/* Directories nested deeper are refused: a symbolic link to a directory above would
+ * otherwise be followed forever. */
+#define MAX_DIR_DEPTH 32
+
+/* Append every file in directory `path` and its subdirectories (recursively, in name order;
+ * rel: its path below the directory given, "" at the top), leaving out the entries that are
+ * hidden (a name beginning with '.') or neither files nor directories. */
+static int append_dir(const char *path, const char *rel, int depth, text_source *src, uint8_t **buf, size_t *len,
+                      size_t *cap)
+{
+    if (depth > MAX_DIR_DEPTH)
+        return xlstm_fail("%s: directories nested more than %d deep (a symbolic link loop?)", path, MAX_DIR_DEPTH);
+    char **names;
+    size_t n;
+    int rc = list_dir(path, &names, &n);
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        char full[PATH_MAX];
+        char full[PATH_MAX], sub[PATH_MAX];
         struct stat st;
-        snprintf(full, sizeof full, "%s/%s", path, names[i]);
-        if (stat(full, &st) == 0 && S_ISREG(st.st_mode)) rc = append_file(full, buf, len, cap);
+        int w = snprintf(full, sizeof full, "%s/%s", path, names[i]);
+        snprintf(sub, sizeof sub, "%s%s%s", rel, *rel ? "/" : "", names[i]);
+        if (w < 0 || (size_t)w >= sizeof full) rc = xlstm_fail("%s/%s: path too long", path, names[i]);
+        else if (names[i][0] == '.') src->hidden++;
+        else if (stat(full, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) src->other++;
+        else if (S_ISDIR(st.st_mode)) rc = append_dir(full, sub, depth + 1, src, buf, len, cap);
+        else if ((rc = append_file(full, buf, len, cap)) == 0) note_file(src, sub);
     }
     for (size_t i = 0; i < n; i++) free(names[i]);
     free(names);
     return rc;
+}
+
+int text_vocab_check(int vocab_size)
+{
+    if (vocab_size == TEXT_VOCAB) return 0;
+    return xlstm_fail("the model's vocab_size %d differs from the data's vocabulary %d (bytes: 256)", vocab_size,
+                      TEXT_VOCAB);
 }
 
 int text_check(const uint8_t *bytes, size_t n, const char *label)
@@ -96,14 +139,39 @@ int text_check(const uint8_t *bytes, size_t n, const char *label)
     return 0;
 }
 
-int text_load(const char *path, uint8_t **bytes, size_t *n)
+/* What a directory's reading left out: "left out: 2 hidden, 1 neither file nor directory",
+ * or "" when nothing. */
+static void left_out(char *buf, size_t size, const text_source *src)
 {
+    int w = 0;
+    buf[0] = 0;
+    if (src->hidden) w = snprintf(buf, size, "left out: %zu hidden", src->hidden);
+    if (src->other && w >= 0 && (size_t)w < size)
+        snprintf(buf + w, size - (size_t)w, "%s%zu neither file nor directory", w ? ", " : "left out: ", src->other);
+}
+
+int text_load_source(const char *path, uint8_t **bytes, size_t *n, text_source *src)
+{
+    text_source unused;
+    if (!src) src = &unused;
+    memset(src, 0, sizeof *src);
     *bytes = NULL;
     *n = 0;
     struct stat st;
     if (stat(path, &st) != 0) return xlstm_fail("%s: %s", path, strerror(errno));
     size_t cap = 0;
-    int rc = S_ISDIR(st.st_mode) ? append_dir(path, bytes, n, &cap) : append_file(path, bytes, n, &cap);
+    int rc;
+    if ((src->is_dir = S_ISDIR(st.st_mode)) != 0) {
+        rc = append_dir(path, "", 0, src, bytes, n, &cap);
+        if (rc == 0 && *n == 0) {
+            char skipped[96];
+            left_out(skipped, sizeof skipped, src);
+            rc = xlstm_fail("%s: no data (no file in it or its subdirectories holds any%s%s)", path, *skipped ? "; " : "",
+                            skipped);
+        }
+    } else if ((rc = append_file(path, bytes, n, &cap)) == 0) {
+        note_file(src, path);
+    }
     if (rc == 0) rc = text_check(*bytes, *n, path);
     if (rc != 0) {
         free(*bytes);
@@ -111,6 +179,21 @@ int text_load(const char *path, uint8_t **bytes, size_t *n)
         *n = 0;
     }
     return rc;
+}
+
+int text_load(const char *path, uint8_t **bytes, size_t *n) { return text_load_source(path, bytes, n, NULL); }
+
+void text_source_describe(char *buf, size_t size, const char *path, const text_source *src, size_t n)
+{
+    if (!src->is_dir) {
+        snprintf(buf, size, "%s: %zu bytes", path, n);
+        return;
+    }
+    char skipped[96];
+    left_out(skipped, sizeof skipped, src);
+    const char *gap = src->named == src->files ? "" : src->named ? ", ..., " : "..., ";
+    snprintf(buf, size, "%s: %zu bytes in %zu file%s (%s%s%s%s%s)", path, n, src->files, src->files == 1 ? "" : "s",
+             src->names, gap, *gap ? src->last : "", *skipped ? "; " : "", skipped);
 }
 
 /* The bundled corpus is validated on its last chapters; other data on its last 5%. */
@@ -129,6 +212,12 @@ size_t text_val_start(const uint8_t *bytes, size_t n, int bundled)
 {
     size_t start = bundled ? find_text(bytes, n, BUNDLED_VAL_MARK) : n;
     return start < n ? start : n - (size_t)((double)n * VAL_FRACTION);
+}
+
+const char *text_val_rule(const uint8_t *bytes, size_t n, size_t start)
+{
+    const size_t k = strlen(BUNDLED_VAL_MARK);
+    return start + k <= n && memcmp(bytes + start, BUNDLED_VAL_MARK, k) == 0 ? "chapters 131 to the end" : "the last 5%";
 }
 
 void text_windows(const uint8_t *bytes, size_t n, xrng *r, int32_t *tokens, int32_t *targets, int B, int T)

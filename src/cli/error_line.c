@@ -8,9 +8,7 @@
 
 #include "cli.h"
 
-/* Write byte c as it appears in the line (at most 4 characters and a NUL) to e; returns
- * the number of characters. */
-static size_t escape(char *e, unsigned char c)
+size_t escape_byte(char *e, unsigned char c)
 {
     if (c == '\n') return (size_t)snprintf(e, 5, "\\n");
     if ((c < 0x20 && c != '\t') || c == 0x7f) return (size_t)snprintf(e, 5, "\\x%02x", c);
@@ -24,11 +22,13 @@ void error_line(char *out, size_t size, const char *fmt, va_list ap)
     vsnprintf(raw, sizeof raw, fmt, ap);
     const size_t len = strlen(raw), room = size - 4; /* room for the kept text beside "..." and the NUL */
     size_t total = 0, cut = len, resume = len; /* raw[cut, resume) is left out */
-    for (size_t i = 0; i < len; i++) total += escape(e, (unsigned char)raw[i]);
+    for (size_t i = 0; i < len; i++) total += escape_byte(e, (unsigned char)raw[i]);
     if (total >= size) {
         size_t w = 0;
-        for (cut = 0; w + escape(e, (unsigned char)raw[cut]) <= room / 2; cut++) w += escape(e, (unsigned char)raw[cut]);
-        for (; w + escape(e, (unsigned char)raw[resume - 1]) <= room; resume--) w += escape(e, (unsigned char)raw[resume - 1]);
+        for (cut = 0; w + escape_byte(e, (unsigned char)raw[cut]) <= room / 2; cut++)
+            w += escape_byte(e, (unsigned char)raw[cut]);
+        for (; w + escape_byte(e, (unsigned char)raw[resume - 1]) <= room; resume--)
+            w += escape_byte(e, (unsigned char)raw[resume - 1]);
     }
     size_t k = 0;
     for (size_t i = 0; i < len; i++) {
@@ -37,7 +37,7 @@ void error_line(char *out, size_t size, const char *fmt, va_list ap)
             k += 3;
             if ((i = resume) == len) break;
         }
-        k += escape(out + k, (unsigned char)raw[i]);
+        k += escape_byte(out + k, (unsigned char)raw[i]);
     }
     out[k] = 0;
 }

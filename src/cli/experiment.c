@@ -341,7 +341,8 @@ static double train_model(xlstm_model *m, const train_plan *p, xlstm_batch_fn fi
         *last_loss = r.loss;
         if (r.step % every == 0 || r.step == p->steps) {
             double took = now() - t0;
-            fprintf(stderr, "%s: step %ld/%ld  loss %.4f (mean of the last %ld)  lr %.2e  %.0f tok/s  ETA %.0fs\n",
+            fprintf(stderr,
+                    "%s: step %ld/%ld  loss %.4f nats/token (mean of the last %ld)  lr %.2e  %.0f tok/s  ETA %.0fs\n",
                     label, r.step, p->steps, loss_sum / (double)((step % every) + 1), (step % every) + 1, r.lr,
                     ntokens / took, took / (double)r.step * (double)(p->steps - r.step));
             loss_sum = 0;

@@ -5,12 +5,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "data.h"
 #include "model_arg.h"
+#include "progress.h"
+#include "text_out.h"
 #include "train/sample.h"
 
-#define BYTE_VOCAB 256
 #define EMPTY_PROMPT_TOKEN 10 /* '\n': where a generation with no prompt starts */
 
 static void usage(void)
@@ -18,10 +21,15 @@ static void usage(void)
     printf("usage: xlstm generate --model DIR|FILE [--prompt TEXT | --tokens ID,ID,...] [options]\n\n"
            "Continues a prompt and streams the new tokens to standard output as they are made.\n"
            "A byte-level model (vocabulary 256) reads the prompt's bytes from --prompt, or from standard\n"
-           "input when neither --prompt nor --tokens is given, and writes bytes. A model with another\n"
-           "vocabulary takes the prompt only as --tokens and writes token ids separated by spaces.\n"
-           "Only the continuation is written, not the prompt. An empty prompt starts from the single\n"
-           "token %d ('\\n').\n\n"
+           "input (up to the end of file, Ctrl-D on a terminal) when neither --prompt nor --tokens is\n"
+           "given, and writes bytes. A model with another vocabulary takes the prompt only as --tokens\n"
+           "and writes token ids separated by spaces. Only the continuation is written, not the\n"
+           "prompt. An empty prompt starts from the single token %d ('\\n').\n"
+           "When standard output is not a terminal (a file, a pipe) the bytes are written exactly as\n"
+           "the model made them. On a terminal they are shown safely: control bytes other than newline\n"
+           "and tab as escapes (\\x1b), bytes that are not valid UTF-8 as U+FFFD, and the text ends\n"
+           "with a newline. Either way a UTF-8 character is written whole. At the end a summary (tokens,\n"
+           "tokens per second) goes to standard error.\n\n"
            "  --model DIR|FILE  a run directory (its model.safetensors) or a safetensors checkpoint with\n"
            "                    its config in the metadata (ours, or an official PyTorch state_dict)\n"
            "  --config FILE     official config JSON to use instead of the checkpoint's own\n"
@@ -72,13 +80,20 @@ static int32_t *bytes_to_tokens(const unsigned char *bytes, size_t len, int *n)
 
 static int32_t *stdin_tokens(int *n)
 {
+    if (isatty(0))
+        fprintf(stderr, "generate: reading the prompt from standard input until end of file (Ctrl-D); "
+                        "or give --prompt TEXT\n");
     size_t len = 0, cap = 1 << 16;
     unsigned char *buf = malloc(cap);
     if (!buf) die("generate: out of memory");
-    size_t got;
-    while ((got = fread(buf + len, 1, cap - len, stdin)) > 0) {
+    /* A short read is the end (or an error): a terminal's end of file is one Ctrl-D, and the
+     * terminal can be read again after it, so reading on until a read returns nothing would
+     * wait for a second one. */
+    for (;;) {
+        const size_t want = cap - len, got = fread(buf + len, 1, want, stdin);
         len += got;
-        if (len == cap && !(buf = realloc(buf, cap *= 2))) die("generate: out of memory");
+        if (got < want) break;
+        if (!(buf = realloc(buf, cap *= 2))) die("generate: out of memory");
     }
     if (ferror(stdin)) die("generate: cannot read the prompt from standard input");
     int32_t *ids = bytes_to_tokens(buf, len, n);
@@ -86,13 +101,19 @@ static int32_t *stdin_tokens(int *n)
     return ids;
 }
 
-static void emit(int token, int bytes, long i)
+static void flush_stdout(void)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) die("generate: cannot write to standard output");
+}
+
+/* Write token i of the continuation at once: the text streams as it is made. */
+static void emit(text_out *out, int token, int bytes, long i)
 {
     if (bytes)
-        putchar(token);
+        text_out_byte(out, (unsigned char)token);
     else
         printf(i ? " %d" : "%d", token);
-    if (fflush(stdout) != 0 || ferror(stdout)) die("generate: cannot write to standard output");
+    flush_stdout();
 }
 
 typedef struct {
@@ -148,10 +169,8 @@ int cmd_generate(int argc, char **argv)
     const char *token_list = o.token_list, *prompt = o.prompt;
     const long max_tokens = o.max_tokens;
     xlstm_model *m = open_model(o.model_path, o.config);
-    int V = xlstm_model_vocab_size(m), bytes = V == BYTE_VOCAB, n;
-    if (!token_list && !bytes)
-        die("generate: this model's vocabulary is %d tokens, not %d bytes: give the prompt as --tokens ID,ID,...",
-            V, BYTE_VOCAB);
+    int V = xlstm_model_vocab_size(m), bytes = text_vocab_check(V) == 0, n;
+    if (!token_list && !bytes) die("generate: %s: give the prompt as --tokens ID,ID,...", xlstm_errmsg());
     int32_t *tokens = token_list ? parse_token_list(token_list, V, &n)
                       : prompt   ? bytes_to_tokens((const unsigned char *)prompt, strlen(prompt), &n)
                                  : stdin_tokens(&n);
@@ -164,16 +183,27 @@ int cmd_generate(int argc, char **argv)
     xlstm_state *st;
     xlstm_real *logits = malloc((size_t)V * sizeof *logits);
     if (!logits) die("generate: out of memory");
+    const double t0 = progress_now();
     if (sampler_init(&smp, V, o.sampler, o.seed) != 0 || xlstm_state_create(m, &st) != 0 ||
         xlstm_prefill(m, st, tokens, n, logits) != 0)
         die("generate: %s", xlstm_errmsg());
+    const double t1 = progress_now();
+    text_out out;
+    text_out_init(&out, stdout, isatty(1));
     for (long i = 0; i < max_tokens; i++) {
         int next = sampler_next(&smp, logits);
         if (next < 0) die("generate: %s", xlstm_errmsg());
-        emit(next, bytes, i);
+        emit(&out, next, bytes, i);
         if (i + 1 < max_tokens && xlstm_step(m, st, next, logits) != 0) die("generate: %s", xlstm_errmsg());
     }
-    if (!bytes) emit('\n', 1, 0);
+    if (bytes)
+        text_out_finish(&out);
+    else
+        putchar('\n');
+    flush_stdout();
+    const double t2 = progress_now();
+    fprintf(stderr, "generate: %ld tokens in %.2f s (%.0f tokens/s) after a prompt of %d tokens (read in %.2f s)\n",
+            max_tokens, t2 - t1, t2 > t1 ? (double)max_tokens / (t2 - t1) : 0.0, n, t1 - t0);
     sampler_free(&smp);
     xlstm_state_free(st);
     free(logits);

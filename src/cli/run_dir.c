@@ -12,6 +12,7 @@
 #include "common.h"
 #include "cli/run_dir.h"
 #include "io/atomic.h"
+#include "io/json.h"
 #include "io/safetensors.h"
 
 #define FORMAT "xlstm.c train state 1"
@@ -90,17 +91,21 @@ static int read_real(const st_file *f, const char *name, real *dst, size_t count
     return all_finite(dst, count) ? 0 : xlstm_fail("%s: tensor '%s' holds non-finite values", f->label, name);
 }
 
-/* The "step" recorded in a model file's metadata, or -1 (no message) if unreadable. */
-static int64_t model_step(const char *path)
+/* The "step" recorded in the metadata of model file `path` into *step: 0, or -1 with a
+ * message (the file is missing, is not a safetensors file, or has no step). */
+static int model_step(const char *path, int64_t *step)
 {
     st_file f;
-    if (access(path, F_OK) != 0 || st_open(&f, path) != 0) return -1;
+    *step = -1;
+    if (st_open(&f, path) != 0) return -1;
     const char *s = st_meta(&f, "step");
-    char *end;
+    char *end = NULL;
     long long v = s ? strtoll(s, &end, 10) : -1;
-    if (s && (*end || end == s)) v = -1;
-    st_close(&f);
-    return v;
+    const int bad = v < 0 || end == s || *end;
+    st_close(&f); /* (s points into it) */
+    if (bad) return xlstm_fail("%s: no \"step\" in its metadata", path);
+    *step = v;
+    return 0;
 }
 
 /* Is process pid running? Our own pid is a predecessor's: this process writes nothing
@@ -142,7 +147,8 @@ int run_clean(const char *dir)
         join(csv, dir, "metrics.csv"))
         return -1;
     /* a first checkpoint killed between its two files */
-    if (access(opt, F_OK) != 0 && errno == ENOENT && access(csv, F_OK) == 0 && model_step(model) >= 0 &&
+    int64_t step;
+    if (access(opt, F_OK) != 0 && errno == ENOENT && access(csv, F_OK) == 0 && model_step(model, &step) == 0 &&
         unlink(model) != 0)
         return xlstm_fail("cannot remove %s: %s", model, strerror(errno));
     return 0;
@@ -177,6 +183,22 @@ static int load_optimizer(const char *path, adamw *o, run_position *pos, int64_t
     return rc;
 }
 
+int run_train_data(const char *dir, char **data)
+{
+    char path[PATH_MAX];
+    st_file f;
+    *data = NULL;
+    if (join(path, dir, "optimizer.safetensors") != 0 || access(path, F_OK) != 0 || st_open(&f, path) != 0) return 0;
+    const char *args = st_meta(&f, "train_args");
+    json_value doc = {0};
+    const json_value *v = args && json_parse(&doc, args, strlen(args)) == 0 ? json_get(&doc, "data") : NULL;
+    int known = v && (v->type == JSON_NULL || json_is_cstring(v));
+    if (known && v->type != JSON_NULL && !(*data = strdup(v->str))) known = 0;
+    json_free(&doc);
+    st_close(&f);
+    return known;
+}
+
 int run_load(const char *dir, xlstm_model **m, adamw *o, run_position *pos)
 {
     char model[PATH_MAX], prev[PATH_MAX], opt[PATH_MAX];
@@ -190,14 +212,22 @@ int run_load(const char *dir, xlstm_model **m, adamw *o, run_position *pos)
     o->t = t;
     /* a crash between the two renames of a save leaves the matching model as model.prev;
      * one after them leaves an older model there, which is of no use */
-    if (model_step(model) == pos->step) {
+    int64_t at, prev_at;
+    char unreadable[1024]; /* why model.safetensors cannot be read, before model.prev is tried */
+    snprintf(unreadable, sizeof unreadable, "%s", model_step(model, &at) != 0 ? xlstm_errmsg() : "");
+    if (at == pos->step) {
         if (unlink(prev) != 0 && errno != ENOENT) {
             xlstm_fail("cannot remove %s: %s", prev, strerror(errno));
             goto fail;
         }
-    } else if (model_step(prev) != pos->step) {
-        xlstm_fail("%s: no model file at the optimizer state's step %lld (model.safetensors is at %lld)", dir,
-                   (long long)pos->step, (long long)model_step(model));
+    } else if (model_step(prev, &prev_at) != 0 || prev_at != pos->step) {
+        if (access(model, F_OK) != 0)
+            xlstm_fail("%s: model.safetensors is missing (the optimizer state is at step %lld)", dir, (long long)pos->step);
+        else if (*unreadable)
+            xlstm_fail("%s is damaged: %s", model, unreadable);
+        else
+            xlstm_fail("%s: no model file at the optimizer state's step %lld (model.safetensors is at %lld)", dir,
+                       (long long)pos->step, (long long)at);
         goto fail;
     } else if (rename(prev, model) != 0) {
         xlstm_fail("cannot rename %s to %s: %s", prev, model, strerror(errno));

@@ -43,5 +43,9 @@ int run_save(const char *dir, const xlstm_model *m, const adamw *o, const run_po
 /* Read the checkpoint: the model (created here), the optimizer (allocated here) and the
  * position (args_json malloc'd). Any disagreement between the files is refused. */
 int run_load(const char *dir, xlstm_model **m, adamw *o, run_position *pos);
+/* Which --data the run in dir trained on, as its checkpoint's training options say: 1 and
+ * *data (malloc'd; NULL: the bundled corpus, no --data given) if dir holds a readable
+ * checkpoint, else 0 (no message: the caller goes on without knowing). */
+int run_train_data(const char *dir, char **data);
 
 #endif

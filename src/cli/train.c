@@ -30,7 +30,9 @@
 #include "cli/model_arg.h"
 #include "train/optim.h"
 #include "cli/presets.h"
+#include "cli/progress.h"
 #include "cli/run_dir.h"
+#include "cli/text_out.h"
 #include "io/json.h"
 #include "train/trainer.h"
 #include "rng.h"
@@ -77,9 +79,10 @@ typedef struct {
 #define O(field) offsetof(train_opts, field)
 static const opt_spec specs[] = {
     {"--data", T_STR, FIXED, O(data), 0, 0, 0, "PATH",
-     "text file, or directory of text files, read as bytes (default: the bundled\n"
-     "data/moby_dick.txt, validated on chapters 131 to the end, about 5%; other\n"
-     "data is validated on its last 5%)"},
+     "text file, or directory of text files (with its subdirectories; hidden\n"
+     "ones left out), read as bytes (default: the bundled data/moby_dick.txt,\n"
+     "validated on chapters 131 to the end, about 5%; other data is validated on\n"
+     "its last 5%)"},
     {"--out", T_STR, LOCAL, O(out), 0, 0, 0, "DIR", "run directory: checkpoint, metrics.csv, loss.svg"},
     {"--model", T_STR, LOCAL, O(model), 0, 0, 0, "NAME", "model preset (below)"},
     {"--config", T_STR, LOCAL, O(config), 0, 0, 0, "FILE", "official xLSTMLMModelConfig JSON instead of a preset"},
@@ -145,10 +148,11 @@ static void help(void)
            "Train a byte-level xLSTM language model (vocabulary 256) with AdamW (betas 0.9, 0.999),\n"
            "linear warmup then cosine decay to lr * lr-decay-factor, and gradient clipping. Progress\n"
            "goes to stderr; the run directory gets model.safetensors and optimizer.safetensors (the\n"
-           "checkpoint), metrics.csv and loss.svg. A run is a function of its seed and options (and\n"
-           "the thread count): --resume continues it exactly, bit for bit. On SIGINT (Ctrl-C) or\n"
-           "SIGTERM it finishes the current step, writes the checkpoint and exits with status 130\n"
-           "(a second Ctrl-C stops at once, leaving the previous checkpoint).\n\noptions:\n");
+           "checkpoint), metrics.csv (losses in nats per byte, val_bpb in bits per byte) and loss.svg.\n"
+           "A run is a function of its seed and options (and the thread count): --resume continues it\n"
+           "exactly, bit for bit. On SIGINT (Ctrl-C) or SIGTERM it finishes the current step, writes\n"
+           "the checkpoint and exits with status 130 (a second Ctrl-C stops at once, leaving the\n"
+           "previous checkpoint).\n\noptions:\n");
     for (int i = 0; i < NSPECS; i++) {
         const opt_spec *s = &specs[i];
         char left[40];
@@ -294,25 +298,30 @@ static void options_from_checkpoint(train_opts *o, const int given[NSPECS], cons
 
 /* ---------------------------------------------------------------- data and model */
 
-/* The data are bytes: a model must have a token for each. */
+/* The data are bytes: the model's vocabulary must be theirs. */
 static void check_vocab(const xlstm_model *m, const char *what)
 {
-    if (xlstm_model_vocab_size(m) < 256)
-        die("train: %s: the model's vocab_size %d is below 256, the number of byte tokens", what,
-            xlstm_model_vocab_size(m));
+    if (text_vocab_check(xlstm_model_vocab_size(m)) != 0) die("train: %s: %s", what, xlstm_errmsg());
 }
 
 typedef struct {
     uint8_t *bytes;
     size_t n, ntrain; /* training split [0, ntrain), validation [ntrain, n) */
+    char about[PATH_MAX + 512]; /* the files, bytes and split, for the log */
 } corpus;
 
 static void load_corpus(corpus *c, const train_opts *o)
 {
     const char *path = o->data ? o->data : default_corpus_path();
     if (path == NULL) die("train: the bundled corpus data/moby_dick.txt was not found; give --data PATH");
-    if (text_load(path, &c->bytes, &c->n) != 0) die("train: --data %s", xlstm_errmsg());
+    text_source src;
+    if (text_load_source(path, &c->bytes, &c->n, &src) != 0) die("train: --data %s", xlstm_errmsg());
     c->ntrain = text_val_start(c->bytes, c->n, o->data == NULL);
+    char files[PATH_MAX + 384];
+    text_source_describe(files, sizeof files, path, &src, c->n);
+    snprintf(c->about, sizeof c->about, "%s; training split %zu bytes, validation split %zu bytes (%.1f%%: %s)", files,
+             c->ntrain, c->n - c->ntrain, 100.0 * (double)(c->n - c->ntrain) / (double)c->n,
+             text_val_rule(c->bytes, c->n, c->ntrain));
     if (c->ntrain < (size_t)o->context + 1)
         die("train: %s: the training split has %zu bytes, too few for --context %ld (it needs %ld)", path, c->ntrain,
             o->context, o->context + 1);
@@ -422,7 +431,10 @@ static double evaluate(trainer *tr)
     const uint8_t *v = tr->data.bytes + tr->data.ntrain;
     const size_t nv = tr->data.n - tr->data.ntrain, npred = nv - 1;
     double sum = 0;
+    progress_meter shown; /* the medium preset's validation takes most of a minute */
+    progress_begin(&shown, stderr, tr->tty, "validation", (long)((npred + (size_t)(B * T) - 1) / (size_t)(B * T)));
     for (size_t pos = 0; pos < npred;) {
+        progress_update(&shown, (long)(pos / (size_t)(B * T)));
         size_t count = 0;
         for (long i = 0; i < B * T; i++, pos += pos < npred) {
             int valid = pos < npred;
@@ -435,6 +447,7 @@ static double evaluate(trainer *tr)
             FAIL(tr, "train: %s", xlstm_errmsg());
         sum += (double)loss * (double)count;
     }
+    progress_end(&shown);
     return sum / (double)npred;
 }
 
@@ -470,11 +483,11 @@ static void progress(trainer *tr, long step, double loss, double lr, double tok_
     format_duration(eta, sizeof eta, (double)(tr->o.steps - step) * tr->train_seconds / (double)tr->steps_here);
     format_duration(took, sizeof took, tr->train_seconds);
     if (tr->tty)
-        fprintf(stderr, "\r\033[Kstep %ld/%ld  loss %.4f  lr %.2e  %.0f tok/s  ETA %s", step, tr->o.steps, loss, lr,
-                tok_s, eta);
+        fprintf(stderr, "\r\033[Kstep %ld/%ld  loss %.4f nats/byte (%.4f bits/byte)  lr %.2e  %.0f tok/s  ETA %s", step,
+                tr->o.steps, loss, loss / LN2, lr, tok_s, eta);
     else if (step % tr->o.log_every == 0 || step == tr->o.steps)
-        fprintf(stderr, "step %ld/%ld  loss %.4f  lr %.2e  %.0f tok/s  %s  ETA %s\n", step, tr->o.steps, loss, lr, tok_s,
-                took, eta);
+        fprintf(stderr, "step %ld/%ld  loss %.4f nats/byte (%.4f bits/byte)  lr %.2e  %.0f tok/s  %s  ETA %s\n", step,
+                tr->o.steps, loss, loss / LN2, lr, tok_s, took, eta);
 }
 
 static void save(trainer *tr)
@@ -487,7 +500,7 @@ static void save(trainer *tr)
 static double validate(trainer *tr, long step)
 {
     double val = evaluate(tr);
-    log_line(tr, "step %ld  val loss %.4f  val bpb %.4f", step, val, val / LN2);
+    log_line(tr, "step %ld  validation loss %.4f nats/byte (%.4f bits/byte)", step, val, val / LN2);
     return val;
 }
 
@@ -508,13 +521,16 @@ static void print_sample(trainer *tr, long n)
         die("train: %s", xlstm_errmsg());
     if (xlstm_prefill(tr->m, st, prompt, np, logits) != 0) die("train: %s", xlstm_errmsg());
     fprintf(stderr, "sample (%ld bytes after the data's first line, temperature %g):\n", n, so.temperature);
-    for (int i = 0; i < np; i++) putchar(prompt[i]);
+    text_out out; /* on a terminal, shown safely (see xlstm generate) */
+    text_out_init(&out, stdout, isatty(1));
+    for (int i = 0; i < np; i++) text_out_byte(&out, (unsigned char)prompt[i]);
     for (long i = 0; i < n; i++) {
         int tok = xlstm_sampler_next(s, logits);
         if (tok < 0 || xlstm_step(tr->m, st, tok, logits) != 0) die("train: sampling: %s", xlstm_errmsg());
-        putchar(tok < 256 ? tok : '?');
+        text_out_byte(&out, (unsigned char)tok);
     }
-    putchar('\n');
+    text_out_byte(&out, '\n');
+    text_out_finish(&out);
     xlstm_sampler_free(s);
     xlstm_state_free(st);
     xlstm_free(logits);
@@ -625,6 +641,7 @@ int cmd_train(int argc, char **argv)
         return 0;
     }
     const size_t nparams = xlstm_model_param_count(tr.m);
+    fprintf(stderr, "train: data %s\n", tr.data.about);
     fprintf(stderr, "train: %zu parameters, %ld steps of %ld tokens (batch %ld x context %ld x accum %ld)%s%s\n",
             nparams, o->steps, tokens_per_step, o->batch, o->context, o->accum,
             o->resume ? ", resuming from " : "", o->resume ? o->out : "");
@@ -672,7 +689,9 @@ int cmd_train(int argc, char **argv)
     }
     char took[32];
     format_duration(took, sizeof took, tr.train_seconds);
-    fprintf(stderr, "done: step %lld, val loss %.4f, val bpb %.4f; %s of training at %.0f tokens/s%s; checkpoint in %s\n",
+    fprintf(stderr,
+            "done: step %lld, validation loss %.4f nats/byte (%.4f bits/byte); %s of training at %.0f tokens/s%s; "
+            "checkpoint in %s\n",
             (long long)tr.pos.step, val, val / LN2, took, (double)tokens_per_step * (double)tr.steps_here / tr.train_seconds,
             skipped ? " (some updates skipped: not finite)" : "", o->out);
     if (o->sample > 0 && !stop_requested) print_sample(&tr, o->sample);
