@@ -13,7 +13,7 @@
 #define SHARED_TOKENIZER "../shared/tokenizer"
 
 /* The whole file, NUL-terminated (NULL if it cannot be read). */
-static char *tok_read_file(const char *path, size_t *len)
+static inline char *tok_read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     if (f == NULL) return NULL;
@@ -29,7 +29,7 @@ static char *tok_read_file(const char *path, size_t *len)
 
 /* Loads path into *t; 0, or prints "SKIP name: why" and returns -1 where the file is absent or
  * the build has no utf8proc. Any other failure is a failed check of the caller's. */
-static int tok_load_or_skip(xlstm_tokenizer **t, const char *path, const char *name)
+static inline int tok_load_or_skip(xlstm_tokenizer **t, const char *path, const char *name)
 {
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
