@@ -105,9 +105,11 @@ test: all $(TESTS) $(EXAMPLES)
 asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test
 
-# Speed of the named configurations (see docs/performance.md); BENCH_ARGS="small --seconds 5"
+# Speed of the named configurations (see docs/performance.md); BENCH_ARGS="small --seconds 5";
+# then the tokenizer's encoding beside Hugging Face tokenizers (docs/tokenizer.md)
 bench: all
 	./$(BUILD)/xlstm bench $(BENCH_ARGS)
+	XLSTM=$(BUILD)/xlstm sh tools/bench_tokenizer.sh
 
 # libFuzzer targets (clang), one per parser (fuzz_cli_VERB: a verb's flags), built without
 # BLAS/OpenMP under ASan+UBSan.

@@ -11,14 +11,16 @@
 
 static void usage_tokenize(void)
 {
-    printf("usage: xlstm tokenize --tokenizer FILE [--decode [--skip-special]]\n\n"
+    printf("usage: xlstm tokenize --tokenizer FILE [--decode [--skip-special] | --bench SECONDS]\n\n"
            "Encodes all of standard input as one text, without adding special tokens, and prints its\n"
            "ids on one line separated by spaces. With --decode, reads ids separated by white space and\n"
            "writes their text exactly (ill-formed UTF-8 from split characters becomes U+FFFD).\n\n"
            "  --tokenizer FILE  a Hugging Face tokenizer.json (byte-level BPE), or a folder with one or\n"
            "                    with GPT-2's encoder.json and vocab.bpe\n"
            "  --decode          ids to text\n"
-           "  --skip-special    (with --decode) leave out special tokens such as <|endoftext|>\n");
+           "  --skip-special    (with --decode) leave out special tokens such as <|endoftext|>\n"
+           "  --bench SECONDS   encode the input again and again for SECONDS (after one encoding that\n"
+           "                    fills the word cache) and print the speed in MB/s (one thread)\n");
 }
 
 static void usage_tokenizer(void)
@@ -36,6 +38,7 @@ static void usage_tokenizer(void)
 typedef struct {
     const char *tokenizer;
     int decode, skip_special;
+    double bench_seconds;
 } tokenize_opts;
 
 /* Parse and check the flags (dying on a bad one); returns 1 if --help was asked for. */
@@ -53,12 +56,17 @@ static int parse_tokenize_args(tokenize_opts *o, int argc, char **argv)
             o->decode = 1;
         } else if (strcmp(a, "--skip-special") == 0) {
             o->skip_special = 1;
+        } else if (strcmp(a, "--bench") == 0) {
+            o->bench_seconds = flag_double("tokenize", a, flag_value("tokenize", argc, argv, &i));
+            if (!(o->bench_seconds > 0 && o->bench_seconds <= 3600))
+                die("tokenize: --bench %g is out of range (0, 3600]", o->bench_seconds);
         } else {
             die("tokenize: unknown flag '%s' (see xlstm tokenize --help)", a);
         }
     }
     if (o->tokenizer == NULL) die("tokenize: --tokenizer FILE is required");
     if (o->skip_special && !o->decode) die("tokenize: --skip-special goes with --decode");
+    if (o->bench_seconds > 0 && o->decode) die("tokenize: --bench measures encoding, not --decode");
     return 0;
 }
 
@@ -115,6 +123,27 @@ static int32_t *parse_ids(const char *text, int V, size_t *n)
     return ids;
 }
 
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* MB/s of encoding text[0, len) again and again for `seconds`, the word cache warm. */
+static double encode_speed(xlstm_tokenizer *t, const char *text, size_t len, double seconds)
+{
+    double start = 0, elapsed = 0;
+    for (long runs = -1;; runs++) {
+        int32_t *ids;
+        size_t n;
+        if (xlstm_tokenizer_encode(t, text, len, &ids, &n) != 0) die("tokenize: %s", xlstm_errmsg());
+        free(ids);
+        if (runs < 0) start = now(); /* the first run fills the cache, as the first of a file would */
+        else if ((elapsed = now() - start) >= seconds) return (double)(runs + 1) * (double)len / elapsed / 1e6;
+    }
+}
+
 int cmd_tokenize(int argc, char **argv)
 {
     tokenize_opts o;
@@ -123,7 +152,9 @@ int cmd_tokenize(int argc, char **argv)
     if (xlstm_tokenizer_load(&t, o.tokenizer) != 0) die("tokenize: %s", xlstm_errmsg());
     size_t len, n;
     char *input = read_stdin(&len);
-    if (o.decode) {
+    if (o.bench_seconds > 0) {
+        printf("%.2f\n", encode_speed(t, input, len, o.bench_seconds));
+    } else if (o.decode) {
         int32_t *ids = parse_ids(input, xlstm_tokenizer_vocab_size(t), &n);
         char *text;
         if (xlstm_tokenizer_decode(t, ids, n, o.skip_special, &text, &len) != 0) die("tokenize: %s", xlstm_errmsg());

@@ -26,6 +26,9 @@ int added_set_build(added_set *set, const added_token *all, size_t n, int normal
         while (i < set->n && (unsigned char)set->tok[i]->content[0] < b) i++;
         set->start[b] = (uint32_t)i;
     }
+    set->first = set->n > 0 && set->tok[0]->content[0] == set->tok[set->n - 1]->content[0]
+                     ? (unsigned char)set->tok[0]->content[0]
+                     : -1;
     return 0;
 }
 
@@ -39,10 +42,16 @@ const added_token *added_find(const added_set *set, const char *s, size_t n, siz
 {
     if (set->n == 0) return NULL;
     for (size_t i = from; i < n; i++) {
+        if (set->first >= 0) { /* NeoX's runs of spaces, GPT-2's <|endoftext|>: skip to the byte */
+            const char *next = memchr(s + i, set->first, n - i);
+            if (next == NULL) return NULL;
+            i = (size_t)(next - s);
+        }
         unsigned b = (unsigned char)s[i];
         for (uint32_t k = set->start[b]; k < set->start[b + 1]; k++) {
             const added_token *t = set->tok[k];
-            if (t->len <= n - i && memcmp(s + i, t->content, t->len) == 0) {
+            /* the second byte first: most candidates fail there, without a call */
+            if (t->len <= n - i && (t->len == 1 || s[i + 1] == t->content[1]) && memcmp(s + i, t->content, t->len) == 0) {
                 *at = i;
                 return t;
             }

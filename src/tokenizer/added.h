@@ -20,6 +20,7 @@ typedef struct {
     const added_token **tok;
     size_t n;
     uint32_t start[257]; /* tok[start[b], start[b + 1]) begin with byte b */
+    int first;           /* the first byte of every token when they share it (memchr finds it), else -1 */
 } added_set;
 
 int added_set_build(added_set *set, const added_token *all, size_t n, int normalized);

@@ -18,8 +18,11 @@ static inline uint64_t hash_bytes(const unsigned char *w, size_t n)
     }
     uint64_t tail = 0;
     memcpy(&tail, w + i, n - i);
-    h = (h ^ tail) * 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 29;
+    /* MurmurHash3's finalizer: every input bit reaches the low bits that index the tables */
+    h ^= tail;
+    h = (h ^ (h >> 33)) * 0xff51afd7ed558ccdull;
+    h = (h ^ (h >> 33)) * 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
     return h | 1;
 }
 

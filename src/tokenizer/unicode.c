@@ -101,18 +101,64 @@ enum uni_class uni_class_of(uint32_t cp)
     }
 }
 
+/* Appends b[0, n) to the buffer r (*len used of *cap); grows it. */
+static int append(char **r, size_t *len, size_t *cap, const char *b, size_t n)
+{
+    if (*len + n > *cap) {
+        size_t cap2 = *cap ? *cap : 256;
+        while (cap2 < *len + n) cap2 *= 2;
+        char *bigger = realloc(*r, cap2);
+        if (bigger == NULL) return xlstm_fail("tokenizer: out of memory normalizing text");
+        *r = bigger;
+        *cap = cap2;
+    }
+    if (n) memcpy(*r + *len, b, n);
+    *len += n;
+    return 0;
+}
+
+/* Code points below U+0300 never change under NFC nor combine with the one before (their
+ * combining class is 0 and none is the second of a composition): the text splits before each
+ * into pieces that normalize on their own. So utf8proc sees only the pieces with a code point
+ * from U+0300 on (a lead byte >= 0xcc), each with the code point before it (which may compose
+ * with it), and a copy is made only when one of them changes. */
 int uni_nfc(const char *s, size_t n, char **out, size_t *out_len)
 {
+    const unsigned char *u = (const unsigned char *)s;
+    char *r = NULL;
+    size_t len = 0, cap = 0, done = 0; /* s[0, done) is in r (when r exists) */
     *out = NULL;
-    size_t i = 0;
-    while (i < n && (unsigned char)s[i] < 0xcc) i++; /* 0xcc leads U+0300, the first that may change */
-    if (i == n) return 0;
-    utf8proc_uint8_t *r = NULL;
-    utf8proc_ssize_t m = utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, &r,
-                                      UTF8PROC_STABLE | UTF8PROC_COMPOSE);
-    if (m < 0) return xlstm_fail("tokenizer: NFC failed: %s", utf8proc_errmsg(m));
-    *out = (char *)r;
-    *out_len = (size_t)m;
+    for (size_t i = 0; i < n; i++) {
+        if (u[i] < 0xcc) continue; /* ASCII, continuation bytes, and leads below U+0300 */
+        size_t start = i, end = i;
+        if (i > done) /* the code point before, whose lead is below 0xcc */
+            for (start = i - 1; start > done && (u[start] & 0xc0) == 0x80; start--) continue;
+        do /* to the next code point below U+0300 */
+            end += u[end] < 0xe0 ? 2 : u[end] < 0xf0 ? 3 : 4;
+        while (end < n && ((u[end] & 0xc0) == 0x80 || u[end] >= 0xcc));
+        end = end < n ? end : n;
+        utf8proc_uint8_t *m = NULL;
+        utf8proc_ssize_t k = utf8proc_map(u + start, (utf8proc_ssize_t)(end - start), &m, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+        if (k < 0) {
+            free(r);
+            return xlstm_fail("tokenizer: NFC failed: %s", utf8proc_errmsg(k));
+        }
+        int same = (size_t)k == end - start && memcmp(m, u + start, end - start) == 0;
+        int rc = same ? 0 : append(&r, &len, &cap, s + done, start - done) != 0 ? -1 : append(&r, &len, &cap, (const char *)m, (size_t)k);
+        free(m);
+        if (rc != 0) {
+            free(r);
+            return -1;
+        }
+        if (!same) done = end;
+        i = end - 1;
+    }
+    if (r != NULL && append(&r, &len, &cap, s + done, n - done) != 0) {
+        free(r);
+        return -1;
+    }
+    *out = r;
+    *out_len = len;
     return 0;
 }
 

@@ -36,8 +36,7 @@ size_t utf8_encode(uint32_t cp, unsigned char *out);
  * s is valid already; else a malloc'd copy (the caller frees) of *out_len bytes. */
 int utf8_repair(const char *s, size_t n, char **out, size_t *out_len);
 
-/* The NFC form of valid UTF-8 s[0, n): *out NULL when s is its own NFC (every code point below
- * U+0300 is: none of them decomposes or combines with what precedes it); else malloc'd. */
+/* The NFC form of valid UTF-8 s[0, n): *out NULL when s is its own NFC; else malloc'd. */
 int uni_nfc(const char *s, size_t n, char **out, size_t *out_len);
 
 #endif

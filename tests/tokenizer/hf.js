@@ -6,7 +6,9 @@
 //   node hf.js text SEED BYTES               random Unicode text (deterministic in SEED)
 //   node hf.js bytes SEED BYTES              random bytes, mostly ill-formed UTF-8 between pieces of text
 //   node hf.js ids TOKENIZER SEED N          N random ids of the tokenizer
-//   node hf.js bench TOKENIZER FILE SECONDS  MB/s of encoding FILE (one thread)
+//   node hf.js bench TOKENIZER FILE SECONDS [paragraphs]
+//                                            MB/s of encoding FILE (one thread): as one text, or
+//                                            paragraph by paragraph (split at blank lines)
 'use strict';
 const fs = require('fs');
 const { Tokenizer } = require('tokenizers');
@@ -87,12 +89,16 @@ async function main() {
     process.stdout.write(ids.join(' ') + '\n');
   } else if (cmd === 'bench') {
     const text = readText(args[1]), bytes = Buffer.byteLength(text), seconds = Number(args[2]);
-    await tok.encode(text, null, { addSpecialTokens: false }); // warm the cache as xlstm.c's run does
+    const inputs = args[3] === 'paragraphs' ? text.split(/(?<=\n\n)/) : [text];
+    const encodeAll = async () => {
+      for (const s of inputs) await tok.encode(s, null, { addSpecialTokens: false });
+    };
+    await encodeAll(); // warm the cache as xlstm.c's run does
     let runs = 0;
     const start = process.hrtime.bigint();
     let elapsed = 0;
     do {
-      await tok.encode(text, null, { addSpecialTokens: false });
+      await encodeAll();
       runs++;
       elapsed = Number(process.hrtime.bigint() - start) / 1e9;
     } while (elapsed < seconds);
