@@ -160,8 +160,9 @@ static int decode_token(xlstm_tokenizer *t, int32_t id, const int16_t *char_byte
         if (mapped) bytes[n++] = (unsigned char)char_byte[cp];
     }
     if (mapped && n == 1 && t->bpe.byte_id[bytes[0]] < 0) t->bpe.byte_id[bytes[0]] = id;
-    int rc = mapped ? store(t, (const char *)bytes, n, &t->bytes_off[id])
-                    : store(t, (const char *)s, len, &t->bytes_off[id]);
+    /* unmapped, it decodes to its own string: no copy (store may move the arena under s) */
+    int rc = mapped ? store(t, (const char *)bytes, n, &t->bytes_off[id]) : 0;
+    if (!mapped) t->bytes_off[id] = t->token_off[id];
     t->bytes_len[id] = mapped ? (int32_t)n : (int32_t)len;
     if (bytes != small) xlstm_free(bytes);
     return rc;
