@@ -1,12 +1,13 @@
 # xlstm.c build. `make` builds the library and the CLI; `make test` runs the test suite;
 # `make asan` runs it under AddressSanitizer + UBSan; `make bench` runs the benchmarks.
-# BLAS=auto|openblas|none  OPENMP=auto|yes|no  CLONES=yes|no  CC=gcc|clang
+# BLAS=auto|openblas|none  OPENMP=auto|yes|no  UTF8PROC=auto|yes|no  CLONES=yes|no  CC=gcc|clang
 CC      ?= cc
 BUILD   ?= build
 BLAS    ?= auto
 OPENMP  ?= auto
 # CLONES=no: no AVX2 clones (src/kernels/ops.h), only the baseline code they would replace
 CLONES  ?= yes
+UTF8PROC ?= auto
 OPT     ?= -O3
 # -fno-math-errno: nothing reads errno after a math call, and without it sqrt is a call that
 # keeps loops over it (AdamW's) scalar; values are unchanged.
@@ -26,6 +27,18 @@ else ifeq ($(OPENMP),yes)
   HAVE_OMP := yes
 endif
 
+# utf8proc: the Unicode data of the BPE tokenizer (categories, NFC); without it the tokenizer
+# calls fail with "built without utf8proc" and everything else works
+ifeq ($(UTF8PROC),auto)
+  HAVE_UTF8PROC := $(shell printf '$(HASH)include <utf8proc.h>\nint main(void){return utf8proc_category(65) == UTF8PROC_CATEGORY_LU ? 0 : 1;}\n' | $(CC) -x c - -o /dev/null -lutf8proc 2>/dev/null && echo yes)
+else ifeq ($(UTF8PROC),yes)
+  HAVE_UTF8PROC := yes
+endif
+UNICODE_LIBS := $(if $(HAVE_UTF8PROC),-lutf8proc)
+ifeq ($(HAVE_UTF8PROC),yes)
+  CFLAGS_BASE += -DXLSTM_USE_UTF8PROC
+  LDLIBS_BASE += $(UNICODE_LIBS)
+endif
 ifeq ($(HAVE_BLAS),yes)
   CFLAGS_BASE += -DXLSTM_USE_CBLAS
   LDLIBS_BASE += -lopenblas
@@ -47,7 +60,7 @@ endif
 STAMP := $(BUILD)/config.stamp
 STAMP_TEXT := CC=$(CC) CFLAGS=$(CFLAGS_BASE) LDLIBS=$(LDLIBS_BASE)
 
-LIB_SRC  := $(wildcard src/*.c src/kernels/*.c src/io/*.c src/models/*.c src/models/*/*.c src/train/*.c)
+LIB_SRC  := $(wildcard src/*.c src/kernels/*.c src/io/*.c src/models/*.c src/models/*/*.c src/train/*.c src/tokenizer/*.c)
 CLI_SRC  := $(wildcard src/cli/*.c)
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 EXAMPLE_SRC := $(wildcard examples/*.c)
@@ -65,7 +78,7 @@ EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRC))
 all: config $(BUILD)/libxlstm.a $(BUILD)/xlstm
 
 config:
-	@echo "xlstm.c build: CC=$(CC) BLAS=$(if $(HAVE_BLAS),openblas,none (portable C matmul; slower)) OpenMP=$(if $(HAVE_OMP),yes,no (single thread))$(if $(filter no,$(CLONES)), AVX2 clones: no)"
+	@echo "xlstm.c build: CC=$(CC) BLAS=$(if $(HAVE_BLAS),openblas,none (portable C matmul; slower)) OpenMP=$(if $(HAVE_OMP),yes,no (single thread)) utf8proc=$(if $(HAVE_UTF8PROC),yes,no (no BPE tokenizer))$(if $(filter no,$(CLONES)), AVX2 clones: no)"
 
 # (its recipe runs every time, but touches the stamp only when the text differs)
 $(STAMP): FORCE
@@ -128,9 +141,11 @@ test-unit: $(TESTS)
 asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test
 
-# Speed of the named configurations (see docs/performance.md); BENCH_ARGS="small --seconds 5"
+# Speed of the named configurations (see docs/performance.md); BENCH_ARGS="small --seconds 5";
+# then the tokenizer's encoding beside Hugging Face tokenizers (docs/tokenizer.md)
 bench: all
 	./$(BUILD)/xlstm bench $(BENCH_ARGS)
+	XLSTM=$(BUILD)/xlstm sh tools/bench_tokenizer.sh
 
 # libFuzzer targets (clang), one per parser (fuzz_cli_VERB: a verb's flags), built without
 # BLAS/OpenMP under ASan+UBSan.
@@ -139,17 +154,18 @@ FUZZ_TARGETS := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 60
 FUZZ_SEED ?= 1
 FUZZ_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -O1 -g -Iinclude -Isrc -Wno-unknown-pragmas \
+              $(if $(HAVE_UTF8PROC),-DXLSTM_USE_UTF8PROC) \
               -fsanitize=fuzzer-no-link,address,undefined
 build-fuzz/obj/%.o: %.c $(wildcard include/*.h src/*.h src/*/*.h src/*/*/*.h)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -c $< -o $@
 build-fuzz/%: fuzz/%.c $(LIB_SRC:%.c=build-fuzz/obj/%.o) build-fuzz/obj/src/cli/data.o
-	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ -lm
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ -lm $(UNICODE_LIBS)
 # fuzz_cli_VERB includes src/cli/VERB.c (its parser is static): link every other CLI module
 define FUZZ_CLI_RULE
 build-fuzz/fuzz_cli_$(1): fuzz/fuzz_cli_$(1).c fuzz/cli_harness.h $(LIB_SRC:%.c=build-fuzz/obj/%.o) \
   $(filter-out build-fuzz/obj/src/cli/main.o build-fuzz/obj/src/cli/$(1).o,$(CLI_SRC:%.c=build-fuzz/obj/%.o))
-	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $$@ $$(filter %.c %.o,$$^) -lm
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $$@ $$(filter %.c %.o,$$^) -lm $(UNICODE_LIBS)
 endef
 $(foreach verb,$(patsubst fuzz/fuzz_cli_%.c,%,$(wildcard fuzz/fuzz_cli_*.c)),$(eval $(call FUZZ_CLI_RULE,$(verb))))
 fuzz: $(FUZZ_TARGETS:%=build-fuzz/%)

@@ -287,6 +287,47 @@ void xlstm_sampler_free(xlstm_sampler *s);
 /* The next token drawn from logits [vocab_size]; -1 (message set) on non-finite logits. */
 int xlstm_sampler_next(xlstm_sampler *s, const xlstm_real *logits);
 
+/* ---------------------------------------------------------------- tokenizer
+ *
+ * Byte-level BPE equal to Hugging Face `tokenizers` (GPT-2, GPT-NeoX-20B and files like them):
+ * added and special tokens are split out first, then the NFC normalizer (where the file has
+ * one), the GPT-2 split pattern, the byte-to-unicode mapping and the merges by rank. Text that
+ * is not valid UTF-8 is read as `tokenizers`' callers read bytes: each ill-formed sequence
+ * becomes U+FFFD. Needs utf8proc: without it every call that makes a tokenizer fails with
+ * "built without utf8proc". Ids are int32; buffers returned are malloc'd (the caller frees
+ * them). Encoding keeps a cache of words in the tokenizer: calls on one tokenizer must not
+ * run at the same time (decoding may). */
+
+typedef struct xlstm_tokenizer xlstm_tokenizer;
+
+/* Load a Hugging Face tokenizer.json (a BPE model with the ByteLevel pre-tokenizer and
+ * decoder), a folder with one, or a folder with GPT-2's original encoder.json or vocab.json
+ * and vocab.bpe or merges.txt. Anything else is refused with a message naming the type. */
+int xlstm_tokenizer_load(xlstm_tokenizer **out, const char *path);
+/* The same from the text of a tokenizer.json (name: for messages). */
+int xlstm_tokenizer_load_json(xlstm_tokenizer **out, const char *json, size_t len, const char *name);
+/* GPT-2's original pair: the vocabulary (token -> id, JSON) and the merges ("a b" lines). */
+int xlstm_tokenizer_load_gpt2(xlstm_tokenizer **out, const char *vocab_path, const char *merges_path);
+void xlstm_tokenizer_free(xlstm_tokenizer *t);
+/* Ids are in [0, vocab_size) (the largest id + 1). */
+int xlstm_tokenizer_vocab_size(const xlstm_tokenizer *t);
+/* The token of id as the file writes it (NUL-terminated), or NULL (no such id). */
+const char *xlstm_tokenizer_token(const xlstm_tokenizer *t, int32_t id);
+/* 1 if id is a special token (decoding can skip it), else 0. */
+int xlstm_tokenizer_is_special(const xlstm_tokenizer *t, int32_t id);
+/* The ids of text[0, len) with no special tokens added (*ids malloc'd, *n of them). */
+int xlstm_tokenizer_encode(xlstm_tokenizer *t, const char *text, size_t len, int32_t **ids, size_t *n);
+/* The text of ids (malloc'd, NUL-terminated, *len bytes); skip_special drops special tokens.
+ * An id out of range, or without a token, is refused with a message naming it. */
+int xlstm_tokenizer_decode(const xlstm_tokenizer *t, const int32_t *ids, size_t n, int skip_special, char **text,
+                           size_t *len);
+/* Learn a byte-level BPE of vocab_size ids from text: the 256 bytes (ids 0-255 in byte order),
+ * merges of the most frequent adjacent pair within the GPT-2 pattern's pieces (ties: the pair
+ * of smallest ids, left first), and "<|endoftext|>" (special) as the last id. */
+int xlstm_tokenizer_train(xlstm_tokenizer **out, const char *text, size_t len, int vocab_size);
+/* Write a tokenizer.json that Hugging Face `tokenizers` loads (atomically). */
+int xlstm_tokenizer_save(const xlstm_tokenizer *t, const char *path);
+
 #ifdef __cplusplus
 }
 #endif

@@ -27,6 +27,8 @@ static void usage(FILE *out)
                  "  eval          loss, perplexity and bits per byte on a text, by position\n"
                  "  experiment    the paper's claims at small scale: formal languages, MQAR, extrapolation\n"
                  "  bench         speed of named configurations (tokens/s, GFLOP/s, memory)\n"
+                 "  tokenize      text to BPE token ids and back (a Hugging Face tokenizer.json)\n"
+                 "  tokenizer     train a byte-level BPE tokenizer (xlstm tokenizer train)\n"
                  "  version       print the build (precision, BLAS, AVX2 clones, threads)\n");
 }
 
@@ -43,6 +45,8 @@ int main(int argc, char **argv)
     if (strcmp(verb, "eval") == 0) return cmd_eval(argc - 2, argv + 2);
     if (strcmp(verb, "experiment") == 0) return cmd_experiment(argc - 2, argv + 2);
     if (strcmp(verb, "bench") == 0) return cmd_bench(argc - 2, argv + 2);
+    if (strcmp(verb, "tokenize") == 0) return cmd_tokenize(argc - 2, argv + 2);
+    if (strcmp(verb, "tokenizer") == 0) return cmd_tokenizer(argc - 2, argv + 2);
     if (strcmp(verb, "version") == 0 || strcmp(verb, "--version") == 0) {
         printf("xlstm.c %s\n", xlstm_build_info());
         return 0;

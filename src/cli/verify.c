@@ -378,9 +378,10 @@ static void layer_config(xlstm_config *cfg, const st_file *f, const char *cfg_js
     const json_value *bias = json_get(&v, "bias");
     int has_bias = bias && bias->type == JSON_BOOL && bias->boolean;
     json_free(&v);
-    if (xlstm_config_parse(cfg, wrapped, strlen(wrapped)) != 0) die("%s: %s", f->label, xlstm_errmsg());
+    int rc = xlstm_config_parse(cfg, wrapped, strlen(wrapped));
+    free(wrapped); /* before a refusal too: LeakSanitizer reported it at die's exit */
+    if (rc != 0) die("%s: %s", f->label, xlstm_errmsg());
     cfg->bias = has_bias; /* the layer config's own bias (the stack would overwrite it) */
-    free(wrapped);
 }
 
 static void verify_layer(report *r, const st_file *f, const char *cfg_json, int is_mlstm)
