@@ -2,8 +2,16 @@
  * machines: the tuner is fed the step times a team would get, on a clock of its own, and
  * its throughput is compared with the best fixed team's. The step times are those measured
  * for a medium token here (docs/performance.md, "On a busy machine"). */
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "test.h"
 #include "thread_tuner.h"
+#include "xlstm.h"
 
 /* seconds of a step on `team` threads at the clock `now` */
 typedef double (*machine)(int team, double now);
@@ -102,6 +110,52 @@ static void test_one_thread_allowed(void)
     CHECK(thread_tuner_team(&t, 3) == 3, "three allowed");
 }
 
+static void allow_threads(int n)
+{
+#ifdef _OPENMP
+    omp_set_num_threads(n);
+#else
+    (void)n;
+#endif
+}
+
+/* A state whose steps change team every step (here through the threads allowed, to which
+ * the tuner's team follows) gives the bits of one stepped on all threads: each region
+ * computes every output on one thread whole, whatever the team and the scratch's size. */
+static void test_team_changes_keep_bits(void)
+{
+    xlstm_config c;
+    xlstm_config_default(&c);
+    c.vocab_size = 256, c.embedding_dim = 256, c.num_blocks = 2, c.context_length = 64; /* wide enough to split */
+    c.has_mlstm_block = c.has_slstm_block = 1, c.is_slstm[1] = 1;
+    xlstm_model *m;
+    xlstm_state *fixed, *changing;
+    xlstm_real *a = malloc(256 * sizeof *a), *b = malloc(256 * sizeof *b);
+    if (!a || !b || xlstm_config_validate(&c) != 0 || xlstm_model_create(&m, &c) != 0 || xlstm_model_init(m, 3) != 0 ||
+        xlstm_state_create(m, &fixed) != 0 || xlstm_state_create(m, &changing) != 0) {
+        CHECK(0, "setup: %s", xlstm_errmsg());
+        return;
+    }
+    int most = 2, same = 1;
+#ifdef _OPENMP
+    if (omp_get_max_threads() > most) most = omp_get_max_threads();
+#endif
+    for (int i = 0; i < 40 && same; i++) {
+        allow_threads(most);
+        CHECK(xlstm_step(m, fixed, i * 7 % 256, a) == 0, "%s", xlstm_errmsg());
+        allow_threads(1 + i % most);
+        CHECK(xlstm_step(m, changing, i * 7 % 256, b) == 0, "%s", xlstm_errmsg());
+        same = memcmp(a, b, 256 * sizeof *a) == 0;
+        CHECK(same, "step %d: logits differ", i);
+    }
+    allow_threads(most);
+    xlstm_state_free(fixed);
+    xlstm_state_free(changing);
+    xlstm_model_free(m);
+    free(a);
+    free(b);
+}
+
 int main(void)
 {
     RUN(test_idle_keeps_all_threads);
@@ -109,5 +163,6 @@ int main(void)
     RUN(test_follows_the_machine);
     RUN(test_more_cores);
     RUN(test_one_thread_allowed);
+    RUN(test_team_changes_keep_bits);
     TEST_EXIT();
 }
