@@ -121,37 +121,45 @@ static void allow_threads(int n)
 
 /* A state whose steps change team every step (here through the threads allowed, to which
  * the tuner's team follows) gives the bits of one stepped on all threads: each region
- * computes every output on one thread whole, whatever the team and the scratch's size. */
+ * computes every output on one thread whole, whatever the team and the scratch's size.
+ * Both architectures, wide enough (D 256) that a step's products split over threads. */
 static void test_team_changes_keep_bits(void)
 {
-    xlstm_config c;
-    xlstm_config_default(&c);
-    c.vocab_size = 256, c.embedding_dim = 256, c.num_blocks = 2, c.context_length = 64; /* wide enough to split */
-    c.has_mlstm_block = c.has_slstm_block = 1, c.is_slstm[1] = 1;
-    xlstm_model *m;
-    xlstm_state *fixed, *changing;
-    xlstm_real *a = malloc(256 * sizeof *a), *b = malloc(256 * sizeof *b);
-    if (!a || !b || xlstm_config_validate(&c) != 0 || xlstm_model_create(&m, &c) != 0 || xlstm_model_init(m, 3) != 0 ||
-        xlstm_state_create(m, &fixed) != 0 || xlstm_state_create(m, &changing) != 0) {
-        CHECK(0, "setup: %s", xlstm_errmsg());
-        return;
-    }
-    int most = 2, same = 1;
+    static const char *configs[] = {
+        "{\"vocab_size\": 256, \"embedding_dim\": 256, \"num_blocks\": 2, \"context_length\": 64, "
+        "\"slstm_at\": [1], \"mlstm_block\": {\"mlstm\": {}}, \"slstm_block\": {\"slstm\": {}}}",
+        "{\"architecture\": \"xlstm_large\", \"vocab_size\": 256, \"embedding_dim\": 256, \"num_heads\": 4, "
+        "\"num_blocks\": 2}",
+    };
+    int most = 2;
 #ifdef _OPENMP
     if (omp_get_max_threads() > most) most = omp_get_max_threads();
 #endif
-    for (int i = 0; i < 40 && same; i++) {
+    xlstm_real *a = malloc(256 * sizeof *a), *b = malloc(256 * sizeof *b);
+    CHECK(a && b, "out of memory");
+    for (int k = 0; a && b && k < 2; k++) {
+        xlstm_model *m = NULL;
+        xlstm_state *fixed = NULL, *changing = NULL;
         allow_threads(most);
-        CHECK(xlstm_step(m, fixed, i * 7 % 256, a) == 0, "%s", xlstm_errmsg());
-        allow_threads(1 + i % most);
-        CHECK(xlstm_step(m, changing, i * 7 % 256, b) == 0, "%s", xlstm_errmsg());
-        same = memcmp(a, b, 256 * sizeof *a) == 0;
-        CHECK(same, "step %d: logits differ", i);
+        if (xlstm_model_create_json(&m, configs[k], strlen(configs[k])) != 0 || xlstm_model_init(m, 3) != 0 ||
+            xlstm_state_create(m, &fixed) != 0 || xlstm_state_create(m, &changing) != 0) {
+            CHECK(0, "config %d: %s", k, xlstm_errmsg());
+        } else {
+            int same = 1;
+            for (int i = 0; i < 40 && same; i++) {
+                allow_threads(most);
+                CHECK(xlstm_step(m, fixed, i * 7 % 256, a) == 0, "%s", xlstm_errmsg());
+                allow_threads(1 + i % most);
+                CHECK(xlstm_step(m, changing, i * 7 % 256, b) == 0, "%s", xlstm_errmsg());
+                same = memcmp(a, b, 256 * sizeof *a) == 0;
+                CHECK(same, "config %d, step %d: logits differ", k, i);
+            }
+        }
+        xlstm_state_free(fixed);
+        xlstm_state_free(changing);
+        xlstm_model_free(m);
     }
     allow_threads(most);
-    xlstm_state_free(fixed);
-    xlstm_state_free(changing);
-    xlstm_model_free(m);
     free(a);
     free(b);
 }
