@@ -71,6 +71,10 @@ CLIOBJ := $(CLI_SRC:%.c=$(BUILD)/f32/%.o)
 # tests named test_*_f64.c run the double-precision build of the library
 TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRC))
+# tests/cli_blas.sh preloads it to play an OpenBLAS that does not recognize the CPU
+ifeq ($(HAVE_BLAS),yes)
+  TESTS += $(BUILD)/tests/fake_corename.so
+endif
 
 .PHONY: all test test-unit asan clean config bench fuzz FORCE
 # keep intermediate objects of the chained fuzz rules
@@ -102,6 +106,10 @@ $(BUILD)/libxlstm64.a: $(OBJ64)
 $(BUILD)/xlstm: $(CLIOBJ) $(BUILD)/libxlstm.a $(STAMP)
 	$(CC) $(CFLAGS_BASE) -o $@ $(CLIOBJ) $(BUILD)/libxlstm.a $(LDLIBS_BASE)
 	@if [ "$(BUILD)" = build ]; then ln -sf build/xlstm xlstm; fi
+
+$(BUILD)/tests/fake_corename.so: tests/fake_corename.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -Wall -Wextra -O2 -shared -fPIC -o $@ $<
 
 # (a double-precision test includes its float twin: any test source may be one)
 $(BUILD)/tests/%_f64: tests/unit/%_f64.c tests/unit/test.h $(TEST_SRC) $(BUILD)/libxlstm64.a $(STAMP)

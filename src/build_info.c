@@ -1,6 +1,7 @@
 /* build_info.c — what this build of libxlstm uses, for diagnostics and benchmarks. */
 #include <stdio.h>
 
+#include "blas_core.h"
 #include "common.h"
 #include "kernels/ops.h"
 
@@ -13,11 +14,13 @@
 
 const char *xlstm_build_info(void)
 {
-    static char info[256];
+    static char info[512];
     const char *blas = "portable C matmul (no BLAS)";
 #ifdef XLSTM_USE_CBLAS
-    static char blas_buf[128];
-    snprintf(blas_buf, sizeof blas_buf, "OpenBLAS (%s kernels)", openblas_get_corename());
+    static char blas_buf[320];
+    char core[256];
+    blas_core_describe(core, sizeof core, openblas_get_corename());
+    snprintf(blas_buf, sizeof blas_buf, "OpenBLAS (%s)", core);
     blas = blas_buf;
 #endif
     /* which code the loops marked AVX2_CLONES run (ops.h): the loader picks the clone by the

@@ -2,7 +2,7 @@
 # tests/cli_bench.sh — the benchmark keeps working: the micro configuration runs and prints
 # its figures; bad flags are refused. (Speed itself is measured by `make bench`, not here.)
 . tests/lib.sh
-"$XLSTM" bench micro --seconds 0.05 --threads 1 > "$tmp/out" 2>&1
+"$XLSTM" bench micro --seconds 0.05 --busy > "$tmp/out" 2>&1
 rc=$?
 for fig in train forward generate; do
     if [ $rc -eq 0 ] && grep -q "^micro *$fig .*tok/s" "$tmp/out"; then echo "PASS bench_micro_$fig"; else echo "FAIL bench_micro_$fig"; cat "$tmp/out"; fi
@@ -19,6 +19,9 @@ grep -q "^micro *machine *sgemm [0-9.]* GFLOP/s while training, [0-9.]* in the f
 sed -n 's/^micro *generate .*bandwidth bound \([0-9]*\) tok\/s ([0-9]*%); with the [0-9.]* MB state read and written: \([0-9]*\) tok\/s ([0-9]*%).*/\1 \2/p' "$tmp/out" \
     | awk 'NF == 2 && $2 > 0 && $2 < $1 { ok = 1 } END { exit !ok }' \
     && echo "PASS bench_generation_bounds" || echo "FAIL bench_generation_bounds"
+# --busy: generation beside a busy process, the default threads against one, and the ratio
+if [ $rc -eq 0 ] && grep -q "^micro *busy *[0-9]* tok/s with the default [0-9]* threads\{0,1\}, *[0-9]* with 1: [0-9]*%" "$tmp/out"; then
+    echo "PASS bench_busy"; else echo "FAIL bench_busy"; cat "$tmp/out"; fi
 for bad in "nosuchconfig" "--seconds 0" "--seconds x" "--threads 0" "--bogus"; do
     # shellcheck disable=SC2086
     "$XLSTM" bench $bad > /dev/null 2> "$tmp/err"

@@ -2,9 +2,13 @@
  * (forward + backward + AdamW), forward tokens/s, generation tokens/s (batch 1, recurrent
  * step after a 64-token prompt), model FLOPs per token, achieved GFLOP/s and that rate as a
  * percentage of this machine's own sgemm rate (measured here with the same BLAS and
- * threads), and peak resident memory. Each configuration runs in a child process so that
- * its peak memory is its own. */
+ * threads), and peak resident memory; with --busy, generation beside a process that keeps
+ * one core busy, with the default threads and with one. Each configuration runs in a child
+ * process so that its peak memory is its own. */
+#define _GNU_SOURCE 1 /* sched_setaffinity (Linux) beside POSIX */
 #include <math.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,9 +218,99 @@ typedef struct {
         (out).machine = probes_[kind];                                                                                 \
     } while (0)
 
+/* ---- --busy: generation while another process keeps one core busy, the case of a user's
+ * machine with other work. It is pinned to one core (the last this process may use, Linux)
+ * so that the competition is the same one core in every run, as in the issue's measurement
+ * (a busy loop on one core), whichever cores the scheduler gives the generation's threads. */
+#define BUSY_ROUNDS 3
+
+static pid_t fork_child(void);
+
+static pid_t start_busy(void)
+{
+    pid_t parent = getpid(), pid = fork_child();
+    if (pid != 0) return pid;
+#ifdef __linux__
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+        int last = 0;
+        for (int c = 0; c < CPU_SETSIZE; c++)
+            if (CPU_ISSET(c, &set)) last = c;
+        CPU_ZERO(&set);
+        CPU_SET(last, &set);
+        (void)sched_setaffinity(0, sizeof set, &set);
+    }
+#endif
+    /* until killed, or orphaned (a configuration that dies leaves no busy process behind):
+     * the check costs a system call every few milliseconds of spinning */
+    while (getppid() == parent)
+        for (volatile unsigned long spin = 0; spin < (1ul << 20); spin = spin + 1) {
+        }
+    _exit(0);
+}
+
+/* Generation on `threads` threads for `seconds`: tokens are added to *tokens, the time is
+ * returned. */
+static double busy_phase(xlstm_model *m, xlstm_state *s, int threads, double seconds, int V, real *logits,
+                         long *tokens)
+{
+#ifdef _OPENMP
+    omp_set_num_threads(threads);
+#else
+    (void)threads;
+#endif
+    int32_t next = 1;
+    double t0 = now(), t;
+    do {
+        if (xlstm_step(m, s, next, logits) != 0) die("bench: %s", xlstm_errmsg());
+        next = (next * 31 + 7) % V;
+        ++*tokens;
+    } while ((t = now() - t0) < seconds);
+    return t;
+}
+
+/* Beside the busy process, BUSY_ROUNDS alternations of generation with the default threads
+ * and with one, each on a state made under its own thread count (as `--threads 1` makes it).
+ * Rates are tokens over time: under contention a fastest window says nothing of throughput. */
+static void busy_generation(const bench_config *b, xlstm_model *m, const int32_t *prompt, real *logits,
+                            double seconds)
+{
+    int threads = 1;
+#ifdef _OPENMP
+    threads = omp_get_max_threads();
+#endif
+    xlstm_state *s[2];
+    for (int k = 0; k < 2; k++) {
+#ifdef _OPENMP
+        omp_set_num_threads(k ? 1 : threads);
+#endif
+        if (xlstm_state_create(m, &s[k]) != 0 || xlstm_prefill(m, s[k], prompt, GEN_PROMPT, NULL) != 0)
+            die("bench: %s", xlstm_errmsg());
+    }
+    pid_t busy = start_busy();
+    long tokens[2] = {0, 0};
+    double time[2] = {0, 0};
+    for (int r = 0; r < BUSY_ROUNDS; r++)
+        for (int k = 0; k < 2; k++) time[k] += busy_phase(m, s[k], k ? 1 : threads, seconds, b->V, logits, &tokens[k]);
+    kill(busy, SIGKILL);
+    waitpid(busy, NULL, 0);
+#ifdef _OPENMP
+    omp_set_num_threads(threads);
+#endif
+    double rate[2] = {tokens[0] / time[0], tokens[1] / time[1]};
+    printf("%-7s busy      %9.0f tok/s with the default %d thread%s, %9.0f with 1: %.0f%%  (generation beside a "
+           "process busy on one core; %d alternations of %g s)\n",
+           b->name, rate[0], threads, threads == 1 ? "" : "s", rate[1], 100 * rate[0] / rate[1], BUSY_ROUNDS,
+           seconds);
+    fflush(stdout);
+    xlstm_state_free(s[0]);
+    xlstm_state_free(s[1]);
+}
+
 /* One configuration: training, forward and generation, each against the probe of its own
- * minutes (sgemm GFLOP/s, or for generation read GB/s). */
-static void run_config(const bench_config *b, double seconds)
+ * minutes (sgemm GFLOP/s, or for generation read GB/s); with busy, generation beside a busy
+ * process. */
+static void run_config(const bench_config *b, double seconds, int busy)
 {
     xlstm_model *m = make_model(b);
     int N = b->B * b->T;
@@ -273,6 +367,7 @@ static void run_config(const bench_config *b, double seconds)
            b->name, gen.best, gen.mean, weight_bytes / 1e6, gen_bound, 100 * gen.best / gen_bound, state_bytes / 1e6,
            moved_bound, 100 * gen.best / moved_bound, peak);
     fflush(stdout);
+    if (busy) busy_generation(b, m, tok, logits, seconds);
     xlstm_state_free(s);
     free(logits);
     free(tok);
@@ -302,13 +397,17 @@ static int child_ok(pid_t pid)
 
 int cmd_bench(int argc, char **argv)
 {
-    int threads = 0, chosen[NCONFIGS] = {0}, any = 0;
+    int threads = 0, chosen[NCONFIGS] = {0}, any = 0, busy = 0;
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            printf("usage: xlstm bench [CONFIG ...] [--seconds S] [--threads N]\n\n"
+            printf("usage: xlstm bench [CONFIG ...] [--seconds S] [--threads N] [--busy]\n\n"
                    "Measures training, forward and generation speed of named configurations (default: all\n"
                    "but micro). Each figure is timed for at least S seconds (default 3).\n"
-                   "  --threads N   OpenMP/BLAS threads (default: all cores)\n\nconfigurations:\n");
+                   "  --threads N   OpenMP/BLAS threads (default: all cores)\n"
+                   "  --busy        then generation while another process keeps one core busy, with the\n"
+                   "                default threads (or N) and with 1, alternating %d times S seconds each\n\n"
+                   "configurations:\n",
+                   BUSY_ROUNDS);
             for (int k = 0; k < NCONFIGS; k++)
                 printf("  %-7s %s, batch %d x length %d\n", CONFIGS[k].name, CONFIGS[k].about, CONFIGS[k].B,
                        CONFIGS[k].T);
@@ -322,6 +421,8 @@ int cmd_bench(int argc, char **argv)
             long t = strtol(argv[++i], &end, 10);
             if (*end || t < 1 || t > 1024) die("bench: --threads must be in [1, 1024], got '%s'", argv[i]);
             threads = (int)t;
+        } else if (strcmp(argv[i], "--busy") == 0) {
+            busy = 1;
         } else if (argv[i][0] == '-') {
             die("bench: unknown flag '%s' (see xlstm bench --help)", argv[i]);
         } else {
@@ -360,7 +461,7 @@ int cmd_bench(int argc, char **argv)
         if (!chosen[k]) continue;
         pid_t pid = fork_child();
         if (pid == 0) {
-            run_config(&CONFIGS[k], bench_seconds);
+            run_config(&CONFIGS[k], bench_seconds, busy);
             child_exit();
         }
         if (!child_ok(pid)) die("bench: %s failed", CONFIGS[k].name);

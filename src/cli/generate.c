@@ -41,7 +41,8 @@ static void usage(void)
            "  --top-p X         sample among the smallest set of most probable tokens whose mass\n"
            "                    reaches X (after top-k), in (0, 1]; 1 = all (default 1)\n"
            "  --seed N          random seed; the same seed gives the same output (default 1337)\n"
-           "  --threads N       OpenMP threads (default: all cores; on a busy machine fewer is faster)\n",
+           "  --threads N       the most OpenMP threads (default: all cores); fewer run while other\n"
+           "                    processes keep cores busy (measured as it goes)\n",
            EMPTY_PROMPT_TOKEN);
 }
 

@@ -3,8 +3,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "blas_core.h"
 #include "cli.h"
+
+#ifdef XLSTM_USE_CBLAS
+#include <cblas.h>
+#endif
 
 void die(const char *fmt, ...)
 {
@@ -32,8 +38,34 @@ static void usage(FILE *out)
                  "  version       print the build (precision, BLAS, AVX2 clones, threads)\n");
 }
 
+/* OpenBLAS has chosen its kernels before main() (blas_core.h): where it chose a set narrower
+ * than the CPU's vectors and the user set no OPENBLAS_CORETYPE, run this program again from
+ * the start with the set for the CPU (at most once: the new image finds the variable set).
+ * /proc/self/exe through readlink, which valgrind answers with the program it runs. If the
+ * exec fails, the program goes on with OpenBLAS's choice, and `xlstm version` says which
+ * set would suit. */
+static void choose_blas_core(char **argv)
+{
+#if defined(XLSTM_USE_CBLAS) && defined(__linux__)
+    const char *detected = openblas_get_corename(), *core = blas_core_override(detected);
+    if (!core) return;
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return;
+    exe[n] = 0;
+    if (setenv(BLAS_CORE_DETECTED_ENV, detected, 1) != 0 || setenv("OPENBLAS_CORETYPE", core, 1) != 0)
+        return;
+    execv(exe, argv);
+    unsetenv("OPENBLAS_CORETYPE");
+    unsetenv(BLAS_CORE_DETECTED_ENV);
+#else
+    (void)argv;
+#endif
+}
+
 int main(int argc, char **argv)
 {
+    choose_blas_core(argv);
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -10,6 +10,7 @@
 
 #include "common.h"
 #include "io/safetensors.h"
+#include "thread_tuner.h"
 
 /* The parameter buffers and table an architecture's create fills in, read by the common
  * calls (tensors, zero_grad, the optimizer). */
@@ -70,6 +71,7 @@ struct xlstm_model {
 struct xlstm_state {
     const xlstm_model *model;
     void *impl;
+    thread_tuner tuner; /* the team of its steps on a shared machine */
 };
 
 /* registry.c: the architecture named `name` (NULL if none); the names, comma-separated,

@@ -145,7 +145,10 @@ static int check_state(const xlstm_model *m, const xlstm_state *s)
 int xlstm_step(xlstm_model *m, xlstm_state *s, int32_t token, xlstm_real *logits)
 {
     if (check_state(m, s) != 0) return -1;
-    return m->arch->step(m->impl, s->impl, token, logits);
+    thread_tuner_begin(&s->tuner);
+    int rc = m->arch->step(m->impl, s->impl, token, logits);
+    thread_tuner_end(&s->tuner);
+    return rc;
 }
 
 int xlstm_step_batch(xlstm_model *m, xlstm_state *const *states, const int32_t *tokens, int n, xlstm_real *logits)

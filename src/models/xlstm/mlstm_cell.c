@@ -278,11 +278,14 @@ size_t mlstm_cell_work_floats(int T, int DH, int chunk, int parallel, int backwa
 }
 
 /* The scratch of a call: one block of `per` floats for each thread that will run (at most
- * one per pair), from work, or allocated for this call (*own, to be freed) without it. */
+ * one per pair, and no more than the team a region gets now: a step's team can be smaller
+ * than the one its scratch was sized for, thread_tuner.h), from work, or allocated for this
+ * call (*own, to be freed) without it. */
 static int thread_scratch(real **buf, real **own, int *nthr, size_t per, int pairs, const mlstm_cell_work *work,
                           const char *fn)
 {
-    int n = work ? work->threads : thread_count();
+    int n = thread_count();
+    if (work && work->threads < n) n = work->threads;
     if (n > pairs) n = pairs;
     if (n < 1) n = 1;
     *nthr = n;
