@@ -3,6 +3,7 @@
 #define XLSTM_MATMUL_H
 
 #include "../common.h"
+#include "tuning.h"
 
 /* C[M,N] = alpha * op(A)[M,K] op(B)[K,N] + beta * C, all row-major.
  * op(A) = A ([M,K], lda) if !trans_a else A^T (A stored [K,M], lda).
@@ -30,8 +31,7 @@ typedef struct {
 } linear_map;
 void linear_forward_one(const linear_map *maps, int n);
 /* Batch-1 maps collected for one parallel region: linear_batch_add runs the waiting ones
- * when LINEAR_BATCH_MAX wait; linear_batch_run runs the rest. Start with {.n = 0}. */
-#define LINEAR_BATCH_MAX 32
+ * when LINEAR_BATCH_MAX (tuning.h) wait; linear_batch_run runs the rest. Start with {.n = 0}. */
 typedef struct {
     linear_map maps[LINEAR_BATCH_MAX];
     int n;

@@ -2,10 +2,10 @@
  * official "residual weight": effective scale 1 + w, no bias, biased variance, eps 1e-5. */
 #include "ops.h"
 #include "split.h"
+#include "tuning.h"
 
-/* Most columns per task of the dw reduction. Each task owns a block of dw, so the threads
- * never write the same element and no scratch buffer is needed. */
-#define NORM_DW_COLS 4096
+/* The dw reduction: each task owns a block of at most NORM_DW_COLS columns of dw (tuning.h),
+ * so the threads never write the same element and no scratch buffer is needed. */
 
 /* The slices' sums run in SIMD lanes (omp simd reductions: a plain running sum is one chain
  * of dependent adds, which cannot be vectorized) and the slices in AVX2 clones (ops.h). */
@@ -42,7 +42,7 @@ void groupnorm_row_forward(real *out, real *mean, real *rstd, const real *x, con
 void groupnorm_forward(real *out, real *mean, real *rstd, const real *x, const real *w, int N, int G, int C)
 {
     long S = (long)N * G;
-#pragma omp parallel for schedule(static) if (S * C > 16384)
+#pragma omp parallel for schedule(static) if (S * C > PAR_MIN_ELEMS)
     for (long s = 0; s < S; s++)
         slice_forward(out + (size_t)s * C, mean + s, rstd + s, x + (size_t)s * C, w ? w + (size_t)(s % G) * C : NULL,
                       C);
@@ -54,7 +54,7 @@ static void groupnorm_dw(real *dw, const real *dout, const real *x, const real *
 {
     int cb = split_per_thread(C, NORM_DW_COLS), nb = (C + cb - 1) / cb; /* nb blocks per group */
     size_t D = (size_t)G * C;
-#pragma omp parallel for schedule(static) if ((long)N * G * C > 16384)
+#pragma omp parallel for schedule(static) if ((long)N * G * C > PAR_MIN_ELEMS)
     for (int task = 0; task < G * nb; task++) {
         int g = task / nb, c0 = (task % nb) * cb;
         int c1 = c0 + cb < C ? c0 + cb : C;
@@ -102,7 +102,7 @@ void groupnorm_backward(real *dx, real *dw, const real *dout, const real *x, con
                         const real *rstd, int N, int G, int C)
 {
     long S = (long)N * G;
-#pragma omp parallel for schedule(static) if (S * C > 16384)
+#pragma omp parallel for schedule(static) if (S * C > PAR_MIN_ELEMS)
     for (long s = 0; s < S; s++)
         slice_backward_x(dx + (size_t)s * C, dout + (size_t)s * C, x + (size_t)s * C,
                          w ? w + (size_t)(s % G) * C : NULL, mean[s], rstd[s], C);

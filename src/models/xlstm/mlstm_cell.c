@@ -16,6 +16,7 @@
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
 #include "kernels/split.h"
+#include "kernels/tuning.h"
 
 typedef struct {
     int B, T, NH, DH, E; /* E = NH*DH: the row stride of q, k, v, h */
@@ -123,12 +124,10 @@ static chunk_in chunk_at(const real *q, const real *k, const real *v, const real
 }
 
 /* ---- products with the chunk's [n, n] matrices (S, W, D', dW, dS), which are lower
- * triangular: they run in blocks of TRI_ROWS rows, each only as wide as the diagonal reaches,
- * so that most of the zeros above the diagonal are neither computed nor multiplied (at n = 64
- * 3/4 of the full products' work is left, for the parallel form's long chunk about half).
- * 32 rows measured 1-6% faster than no split at the default chunk of 64, and 17-20% faster
- * on the parallel form at T = 512, where 16-row blocks were slower (products too small). */
-#define TRI_ROWS 32
+ * triangular: they run in blocks of TRI_ROWS rows (tuning.h), each only as wide as the
+ * diagonal reaches, so that most of the zeros above the diagonal are neither computed nor
+ * multiplied (at n = 64 3/4 of the full products' work is left, for the parallel form's long
+ * chunk about half). */
 
 /* The rows [0, n) of T [n, n] (row stride n) up to the end of each one's block = alpha A B^T
  * (A, B [n, K], row strides lda, ldb); the rest of T is left as it was. */
@@ -560,7 +559,7 @@ void mlstm_cell_step(real *h, real *C, real *n, real *m, const real *q, const re
                      const real *ig, const real *fg, int B, int NH, int DH)
 {
     int pairs = B * NH, E = NH * DH;
-#pragma omp parallel for schedule(static) if ((long)pairs * DH * DH > 65536)
+#pragma omp parallel for schedule(static) if ((long)pairs * DH * DH > MLSTM_STEP_PAR_MIN)
     for (int p = 0; p < pairs; p++) {
         size_t off = (size_t)(p / NH) * E + (size_t)(p % NH) * DH;
         pair_step(h + off, C + (size_t)p * DH * DH, n + (size_t)p * DH, m + p, q + off, k + off, v + off, ig[p],

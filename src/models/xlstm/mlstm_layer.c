@@ -10,6 +10,7 @@
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
 #include "kernels/split.h"
+#include "kernels/tuning.h"
 
 mlstm_dims mlstm_dims_of(const xlstm_config *cfg)
 {
@@ -112,10 +113,6 @@ static void gate_value(const mlstm_weights *w, mlstm_acts *a, mlstm_dims d, int 
     (gate ? a->fg : a->ig)[(size_t)n * d.NH + h] = s + gw.b[gate][h];
 }
 
-/* Rows of the gates' backward are done in blocks of this many: each row of dW (3E) stays in
- * L1 while the block's rows are added into it. */
-#define GATE_BLOCK 8
-
 /* Rows [n0, n1) of the gates' backward: dq, dk, dv (rows of g) += dgates W, and into this
  * thread's partial sums dW [2, NH, 3E] += dgates^T concat(q, k, v), db [2, NH] += dgates.
  * Gate row j of [2, NH] is (j / NH, j % NH). */
@@ -140,11 +137,9 @@ static void gates_rows_backward(real *dW, real *db, const mlstm_weights *w, cons
 }
 
 /* The elementwise work runs in a few passes over rows (each row's pieces stay in cache from
- * one step to the next); the passes run in parallel above this many elements. Below it, the
- * forward splits each row's channels and gates over the threads instead, from this many. */
-#define MLSTM_PAR_ELEMS 16384
-#define MLSTM_SPLIT_ROW_ELEMS 512
-
+ * one step to the next); the passes run in parallel above PAR_MIN_ELEMS. Below it, the
+ * forward splits each row's channels and gates over the threads instead, from
+ * MLSTM_SPLIT_ROW_ELEMS (tuning.h). */
 /* x = SiLU(x) over n values, and SiLU'(x) into dx unless it is NULL. */
 AVX2_CLONES static void silu_slice(real *restrict x, real *restrict dx, int n)
 {
@@ -247,7 +242,7 @@ int mlstm_layer_forward(real *y, const real *x, const mlstm_weights *w, mlstm_ac
 
     const real *hist = state ? state->conv_hist : NULL;
     int NP = E / d.bs, NG = 2 * d.NH;
-    if ((long)N * E > MLSTM_PAR_ELEMS) { /* rows in parallel, each whole: its gates read its q, k, v in cache */
+    if ((long)N * E > PAR_MIN_ELEMS) { /* rows in parallel, each whole: its gates read its q, k, v in cache */
 #pragma omp parallel for schedule(static)
         for (int n = 0; n < N; n++) {
             conv_qkv_slice(NULL, hist, &maps, w, a, d, n, T, 0, NP, 1);
@@ -279,7 +274,7 @@ int mlstm_layer_forward(real *y, const real *x, const mlstm_weights *w, mlstm_ac
                                   form.parallel, NULL, NULL, NULL, &work) != 0)
         return -1;
 
-#pragma omp parallel for schedule(static) if ((long)N * E > MLSTM_PAR_ELEMS)
+#pragma omp parallel for schedule(static) if ((long)N * E > PAR_MIN_ELEMS)
     for (int n = 0; n < N; n++) out_row(NULL, 1, w, a, d, n);
     linear_forward(y, D, a->out, E, w->proj_down_w, w->proj_down_b, N, E, D);
     return 0;
@@ -344,7 +339,7 @@ int mlstm_layer_backward(real *dx, const real *dy, const real *x, const mlstm_we
     qkv_maps maps = qkv_maps_make(g->qkv_wt, w, d, N);
     real *partial = g->partial;
     memset(partial, 0, (size_t)threads * np * sizeof(real)); /* a team of fewer threads leaves slices unwritten */
-    int par = (long)N * E > MLSTM_PAR_ELEMS;
+    int par = (long)N * E > PAR_MIN_ELEMS;
     (void)par; /* read only by the OpenMP if() clauses */
 
     /* what the forward did not keep: x_c, q, k and out (into the shared temporaries),
@@ -381,8 +376,8 @@ int mlstm_layer_backward(real *dx, const real *dy, const real *x, const mlstm_we
     {
         real *mine = partial + (size_t)thread_num() * np;
 #pragma omp for schedule(static)
-        for (int n0 = 0; n0 < N; n0 += GATE_BLOCK) {
-            int n1 = n0 + GATE_BLOCK < N ? n0 + GATE_BLOCK : N;
+        for (int n0 = 0; n0 < N; n0 += MLSTM_GATE_BLOCK) {
+            int n1 = n0 + MLSTM_GATE_BLOCK < N ? n0 + MLSTM_GATE_BLOCK : N;
             gates_rows_backward(mine + off[PARTIAL_IGATE_W], mine + off[PARTIAL_IGATE_B], w, a, g, d, n0, n1);
             for (int n = n0; n < n1; n++) qkv_row_backward(mine, off, w, a, g, d, n);
         }
