@@ -83,16 +83,16 @@ static scratch carve_scratch(real *p, const cell_dims *d, int backward)
     return s;
 }
 
-static int make_dims(cell_dims *d, const char *fn, int B, int T, int NH, int DH, int chunk, int parallel, real eps)
+static int make_dims(cell_dims *d, const char *fn, mlstm_cell_dims s, mlstm_form form, real eps)
 {
-    if (B < 1 || T < 0 || NH < 1 || DH < 1)
-        return xlstm_fail("%s: bad shape B=%d T=%d NH=%d DH=%d", fn, B, T, NH, DH);
-    if (!parallel && chunk < 1) return xlstm_fail("%s: chunk size %d must be >= 1", fn, chunk);
-    d->B = B, d->T = T, d->NH = NH, d->DH = DH, d->E = NH * DH;
-    d->L = parallel || chunk > T ? T : chunk;
-    d->NC = T == 0 ? 0 : (T + d->L - 1) / d->L;
-    d->m0 = parallel ? -INFINITY : 0;
-    d->kscale = 1 / sqrt((real)DH);
+    if (s.B < 1 || s.T < 0 || s.NH < 1 || s.DH < 1)
+        return xlstm_fail("%s: bad shape B=%d T=%d NH=%d DH=%d", fn, s.B, s.T, s.NH, s.DH);
+    if (!form.parallel && form.chunk < 1) return xlstm_fail("%s: chunk size %d must be >= 1", fn, form.chunk);
+    d->B = s.B, d->T = s.T, d->NH = s.NH, d->DH = s.DH, d->E = s.NH * s.DH;
+    d->L = form.parallel || form.chunk > s.T ? s.T : form.chunk;
+    d->NC = s.T == 0 ? 0 : (s.T + d->L - 1) / d->L;
+    d->m0 = form.parallel ? -INFINITY : 0;
+    d->kscale = 1 / sqrt((real)s.DH);
     d->eps = eps;
     return 0;
 }
@@ -107,19 +107,19 @@ static real *saved_rows(const real *saved, const cell_dims *d, int pair)
     return (real *)saved + (size_t)pair * 2 * d->T;
 }
 
-size_t mlstm_cell_saved_floats(int B, int T, int NH, int DH, int chunk, int parallel)
+size_t mlstm_cell_saved_floats(mlstm_cell_dims s, mlstm_form form)
 {
     cell_dims d = {0};
-    if (make_dims(&d, "mlstm_cell_saved_floats", B, T, NH, DH, chunk, parallel, MLSTM_EPS) != 0) return 0;
-    return (size_t)B * NH * 2 * (size_t)T;
+    if (make_dims(&d, "mlstm_cell_saved_floats", s, form, MLSTM_EPS) != 0) return 0;
+    return (size_t)s.B * s.NH * 2 * (size_t)s.T;
 }
 
-static chunk_in chunk_at(const real *q, const real *k, const real *v, const real *ig, const real *fg,
-                         const cell_dims *d, int b, int hd, int kc)
+static chunk_in chunk_at(const mlstm_cell_in *in, const cell_dims *d, int b, int hd, int kc)
 {
     int t0 = kc * d->L;
     size_t row = (size_t)b * d->T + t0, off = row * d->E + (size_t)hd * d->DH, goff = row * d->NH + hd;
-    chunk_in c = {q + off, k + off, v + off, ig + goff, fg + goff, d->T - t0 < d->L ? d->T - t0 : d->L};
+    chunk_in c = {in->q + off, in->k + off, in->v + off, in->ig + goff, in->fg + goff,
+                  d->T - t0 < d->L ? d->T - t0 : d->L};
     return c;
 }
 
@@ -229,10 +229,9 @@ static void chunk_state_update(real *C, real *nv, real *m, const real *Cprev, co
     *m = mnew;
 }
 
-/* The whole sequence of one (b, head) pair. C, n, m: that pair's state or NULL. */
-static void pair_forward(real *h, real *saved, const real *q, const real *k, const real *v, const real *ig,
-                         const real *fg, real *C, real *nv, real *m, const scratch *s, int b, int hd,
-                         const cell_dims *d)
+/* The whole sequence of one (b, head) pair. C, nv, m: that pair's state, or all NULL. */
+static void pair_forward(real *h, real *saved, const mlstm_cell_in *in, real *C, real *nv, real *m, const scratch *s,
+                         int b, int hd, const cell_dims *d)
 {
     int DH = d->DH, pair = b * d->NH + hd, has_state = C != NULL;
     real mw = m ? *m : d->m0;
@@ -241,7 +240,7 @@ static void pair_forward(real *h, real *saved, const real *q, const real *k, con
         memcpy(s->n, nv, sizeof(real) * DH);
     }
     for (int kc = 0; kc < d->NC; kc++) {
-        chunk_in c = chunk_at(q, k, v, ig, fg, d, b, hd, kc);
+        chunk_in c = chunk_at(in, d, b, hd, kc);
         size_t t0 = (size_t)kc * d->L;
         real *mrow = saved ? saved_rows(saved, d, pair) + t0 : s->mrow;
         real *den = saved ? saved_rows(saved, d, pair) + d->T + t0 : s->den;
@@ -260,10 +259,11 @@ static void pair_forward(real *h, real *saved, const real *q, const real *k, con
     }
 }
 
-size_t mlstm_cell_work_floats(int T, int DH, int chunk, int parallel, int backward)
+size_t mlstm_cell_work_floats(mlstm_cell_dims s, mlstm_form form, int backward)
 {
     cell_dims d = {0};
-    if (make_dims(&d, "mlstm_cell_work_floats", 1, T, 1, DH, chunk, parallel, MLSTM_EPS) != 0) return 0;
+    mlstm_cell_dims one = {1, s.T, 1, s.DH}; /* a thread's block serves one pair at a time */
+    if (make_dims(&d, "mlstm_cell_work_floats", one, form, MLSTM_EPS) != 0) return 0;
     return scratch_floats(&d, backward);
 }
 
@@ -287,19 +287,17 @@ static int thread_scratch(real **buf, real **own, int *nthr, size_t per, int pai
     return *buf ? 0 : -1;
 }
 
-int mlstm_cell_forward_eps(real *h, real *saved, const real *q, const real *k, const real *v, const real *ig,
-                           const real *fg, int B, int T, int NH, int DH, int chunk, int parallel, real *state_C,
-                           real *state_n, real *state_m, real eps, const mlstm_cell_work *work)
+int mlstm_cell_forward_eps(real *h, real *saved, mlstm_cell_in in, const mlstm_cell_state *state, mlstm_cell_dims dims,
+                           mlstm_form form, real eps, const mlstm_cell_work *work)
 {
     static const char fn[] = "mlstm_cell_forward";
     cell_dims d = {0};
-    if (make_dims(&d, fn, B, T, NH, DH, chunk, parallel, eps) != 0) return -1;
-    int given = (state_C != NULL) + (state_n != NULL) + (state_m != NULL);
-    if (given != 0 && given != 3) return xlstm_fail("%s: state_C, state_n, state_m must be all NULL or all given", fn);
-    if (given && parallel) return xlstm_fail("%s: the parallel form takes no state (state_C must be NULL)", fn);
-    if (given && saved) return xlstm_fail("%s: saved (for the backward) requires a fresh start (state_C NULL)", fn);
-    if (T == 0) return 0;
-    int pairs = B * NH, nthr = 1;
+    if (make_dims(&d, fn, dims, form, eps) != 0) return -1;
+    if (state && (!state->C || !state->n || !state->m)) return xlstm_fail("%s: a state needs all of C, n and m", fn);
+    if (state && form.parallel) return xlstm_fail("%s: the parallel form takes no state", fn);
+    if (state && saved) return xlstm_fail("%s: saved (for the backward) requires a fresh start (no state)", fn);
+    if (d.T == 0) return 0;
+    int pairs = d.B * d.NH, nthr = 1, NH = d.NH, DH = d.DH;
     size_t per = scratch_floats(&d, 0);
     real *buf = NULL, *own = NULL;
     if (thread_scratch(&buf, &own, &nthr, per, pairs, work, fn) != 0) return -1;
@@ -307,19 +305,17 @@ int mlstm_cell_forward_eps(real *h, real *saved, const real *q, const real *k, c
     for (int p = 0; p < pairs; p++) {
         scratch s = carve_scratch(buf + per * thread_num(), &d, 0);
         size_t ps = (size_t)p;
-        pair_forward(h, saved, q, k, v, ig, fg, state_C ? state_C + ps * DH * DH : NULL,
-                     state_n ? state_n + ps * DH : NULL, state_m ? state_m + ps : NULL, &s, p / NH, p % NH, &d);
+        pair_forward(h, saved, &in, state ? state->C + ps * DH * DH : NULL, state ? state->n + ps * DH : NULL,
+                     state ? state->m + ps : NULL, &s, p / NH, p % NH, &d);
     }
     xlstm_free(own);
     return 0;
 }
 
-int mlstm_cell_forward(real *h, real *saved, const real *q, const real *k, const real *v, const real *ig,
-                       const real *fg, int B, int T, int NH, int DH, int chunk, int parallel, real *state_C,
-                       real *state_n, real *state_m, const mlstm_cell_work *work)
+int mlstm_cell_forward(real *h, real *saved, mlstm_cell_in in, const mlstm_cell_state *state, mlstm_cell_dims d,
+                       mlstm_form form, const mlstm_cell_work *work)
 {
-    return mlstm_cell_forward_eps(h, saved, q, k, v, ig, fg, B, T, NH, DH, chunk, parallel, state_C, state_n,
-                                  state_m, MLSTM_EPS, work);
+    return mlstm_cell_forward_eps(h, saved, in, state, d, form, MLSTM_EPS, work);
 }
 
 /* ---- backward. Per chunk kc, in reverse, with the state (C, n, m) before it (zeros and m0
@@ -459,8 +455,7 @@ static void chunk_backward_state_out(const scratch *s, const chunk_in *c, real m
     }
 }
 
-static void pair_backward(real *dq, real *dk, real *dv, real *dig, real *dfg, const real *dh, const real *saved,
-                          const real *q, const real *k, const real *v, const real *ig, const real *fg,
+static void pair_backward(const mlstm_cell_grads *dx, const real *dh, const real *saved, const mlstm_cell_in *in,
                           const scratch *s, int b, int hd, const cell_dims *d)
 {
     int DH = d->DH, pair = b * d->NH + hd;
@@ -469,7 +464,7 @@ static void pair_backward(real *dq, real *dk, real *dv, real *dig, real *dfg, co
     /* the states before chunks 1 .. NC-1, by the forward's own recurrence (same operations,
      * so the same values), each one written into its slot from the one before */
     for (int kc = 0; kc < d->NC - 1; kc++) {
-        chunk_in c = chunk_at(q, k, v, ig, fg, d, b, hd, kc);
+        chunk_in c = chunk_at(in, d, b, hd, kc);
         real *st = s->states + (size_t)kc * state_floats(d);
         chunk_gates(s->bv, s->u, s->um, &c, mw, d);
         chunk_state_update(st, st + DH * DH, &mw, prev, prev ? prev + DH * DH : NULL, s, &c, d);
@@ -479,49 +474,46 @@ static void pair_backward(real *dq, real *dk, real *dv, real *dig, real *dfg, co
     memset(s->C, 0, sizeof(real) * DH * DH);
     memset(s->n, 0, sizeof(real) * DH);
     for (int kc = d->NC - 1; kc >= 0; kc--) {
-        chunk_in c = chunk_at(q, k, v, ig, fg, d, b, hd, kc);
+        chunk_in c = chunk_at(in, d, b, hd, kc);
         const real *st = kc > 0 ? s->states + (size_t)(kc - 1) * state_floats(d) : NULL;
         real m = st ? st[DH * DH + DH] : d->m0;
         size_t t0 = (size_t)kc * d->L, off = ((size_t)b * d->T + t0) * d->E + (size_t)hd * DH,
                goff = ((size_t)b * d->T + t0) * d->NH + hd;
         chunk_gates(s->bv, s->u, s->um, &c, m, d);
         chunk_backward_weights(s, &c, dh + off, rows + t0, rows + d->T + t0, m, st != NULL, d);
-        chunk_backward_local(dq + off, dk + off, dv + off, s, &c, rows + t0, rows + d->T + t0, st,
+        chunk_backward_local(dx->q + off, dx->k + off, dx->v + off, s, &c, rows + t0, rows + d->T + t0, st,
                              st ? st + DH * DH : NULL, d);
-        if (kc < d->NC - 1) chunk_backward_state_in(dk + off, dv + off, s, &c, mnext, d);
-        chunk_backward_gates(dig + goff, dfg + goff, &suffix, s, &c, d);
+        if (kc < d->NC - 1) chunk_backward_state_in(dx->k + off, dx->v + off, s, &c, mnext, d);
+        chunk_backward_gates(dx->ig + goff, dx->fg + goff, &suffix, s, &c, d);
         if (kc > 0) chunk_backward_state_out(s, &c, m, mnext, kc == d->NC - 1, d);
         mnext = m;
     }
 }
 
-int mlstm_cell_backward_eps(real *dq, real *dk, real *dv, real *dig, real *dfg, const real *dh, const real *saved,
-                            const real *q, const real *k, const real *v, const real *ig, const real *fg, int B,
-                            int T, int NH, int DH, int chunk, int parallel, real eps, const mlstm_cell_work *work)
+int mlstm_cell_backward_eps(mlstm_cell_grads dx, const real *dh, const real *saved, mlstm_cell_in in,
+                            mlstm_cell_dims dims, mlstm_form form, real eps, const mlstm_cell_work *work)
 {
     static const char fn[] = "mlstm_cell_backward";
     cell_dims d = {0};
-    if (make_dims(&d, fn, B, T, NH, DH, chunk, parallel, eps) != 0) return -1;
-    if (T == 0) return 0;
-    int pairs = B * NH, nthr = 1;
+    if (make_dims(&d, fn, dims, form, eps) != 0) return -1;
+    if (d.T == 0) return 0;
+    int pairs = d.B * d.NH, nthr = 1, NH = d.NH;
     size_t per = scratch_floats(&d, 1);
     real *buf = NULL, *own = NULL;
     if (thread_scratch(&buf, &own, &nthr, per, pairs, work, fn) != 0) return -1;
 #pragma omp parallel for num_threads(nthr) schedule(dynamic, 1)
     for (int p = 0; p < pairs; p++) {
         scratch s = carve_scratch(buf + per * thread_num(), &d, 1);
-        pair_backward(dq, dk, dv, dig, dfg, dh, saved, q, k, v, ig, fg, &s, p / NH, p % NH, &d);
+        pair_backward(&dx, dh, saved, &in, &s, p / NH, p % NH, &d);
     }
     xlstm_free(own);
     return 0;
 }
 
-int mlstm_cell_backward(real *dq, real *dk, real *dv, real *dig, real *dfg, const real *dh, const real *saved,
-                        const real *q, const real *k, const real *v, const real *ig, const real *fg, int B, int T,
-                        int NH, int DH, int chunk, int parallel, const mlstm_cell_work *work)
+int mlstm_cell_backward(mlstm_cell_grads dx, const real *dh, const real *saved, mlstm_cell_in in, mlstm_cell_dims d,
+                        mlstm_form form, const mlstm_cell_work *work)
 {
-    return mlstm_cell_backward_eps(dq, dk, dv, dig, dfg, dh, saved, q, k, v, ig, fg, B, T, NH, DH, chunk, parallel,
-                                   MLSTM_EPS, work);
+    return mlstm_cell_backward_eps(dx, dh, saved, in, d, form, MLSTM_EPS, work);
 }
 
 /* ---- recurrent step, one token per (b, head); O(DH^2) each, no scratch. */
@@ -555,14 +547,13 @@ static void pair_step(real *h, real *C, real *nv, real *m, const real *q, const 
     *m = mnew;
 }
 
-void mlstm_cell_step(real *h, real *C, real *n, real *m, const real *q, const real *k, const real *v,
-                     const real *ig, const real *fg, int B, int NH, int DH)
+void mlstm_cell_step(real *h, mlstm_cell_state st, mlstm_cell_in in, mlstm_cell_dims d)
 {
-    int pairs = B * NH, E = NH * DH;
+    int pairs = d.B * d.NH, NH = d.NH, DH = d.DH, E = NH * DH;
 #pragma omp parallel for schedule(static) if ((long)pairs * DH * DH > MLSTM_STEP_PAR_MIN)
     for (int p = 0; p < pairs; p++) {
         size_t off = (size_t)(p / NH) * E + (size_t)(p % NH) * DH;
-        pair_step(h + off, C + (size_t)p * DH * DH, n + (size_t)p * DH, m + p, q + off, k + off, v + off, ig[p],
-                  fg[p], DH);
+        pair_step(h + off, st.C + (size_t)p * DH * DH, st.n + (size_t)p * DH, st.m + p, in.q + off, in.k + off,
+                  in.v + off, in.ig[p], in.fg[p], DH);
     }
 }

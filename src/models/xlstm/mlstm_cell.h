@@ -23,10 +23,35 @@
 /* Added to the stabilized denominator, outside the max (official value). */
 #define MLSTM_EPS 1e-6
 
+/* The shape of a call: B sequences of T steps, NH heads of DH (E = NH*DH). */
+typedef struct {
+    int B, T, NH, DH;
+} mlstm_cell_dims;
+
+/* How a sequence is computed: chunkwise with `chunk` (>= 1; the last chunk may be shorter),
+ * or (parallel != 0) the official parallel (quadratic) form, which ignores chunk. */
+typedef struct {
+    int parallel, chunk;
+} mlstm_form;
+
+/* The inputs (q, k, v [B, T, E]; ig, fg [B, T, NH]), and their gradients, which the backward
+ * adds into. */
+typedef struct {
+    const real *q, *k, *v, *ig, *fg;
+} mlstm_cell_in;
+typedef struct {
+    real *q, *k, *v, *ig, *fg;
+} mlstm_cell_grads;
+
+/* A carried state: C [B, NH, DH, DH], n [B, NH, DH], m [B, NH]. */
+typedef struct {
+    real *C, *n, *m;
+} mlstm_cell_state;
+
 /* Floats the forward saves for the backward: per (b, head) the row stabilizers m_t and
  * denominators den_t [2, T], so B*NH*2T (the backward recomputes the chunk-boundary states
  * (C, n, m) one (b, head) at a time instead of keeping them for every pair). */
-size_t mlstm_cell_saved_floats(int B, int T, int NH, int DH, int chunk, int parallel);
+size_t mlstm_cell_saved_floats(mlstm_cell_dims d, mlstm_form form);
 
 /* Scratch for the two sequence forms below: `threads` blocks of mlstm_cell_work_floats()
  * each, so that a call allocates nothing; the call then runs on at most that many threads.
@@ -35,38 +60,33 @@ typedef struct {
     real *buf;
     int threads;
 } mlstm_cell_work;
-/* Floats of one thread's block: for the forward, or (backward != 0) the backward. */
-size_t mlstm_cell_work_floats(int T, int DH, int chunk, int parallel, int backward);
-/* h [B, T, E] = the cell over the sequence. parallel != 0: the parallel form (chunk is
- * ignored, state pointers must be NULL); else chunkwise with chunk length `chunk` >= 1 (the
- * last chunk may be shorter). state_C/n/m: all NULL for a fresh start, or all given: they
- * hold the initial state and receive the final one. saved: NULL when no backward follows,
- * else mlstm_cell_saved_floats() floats; requires a fresh start. work: see above. Returns 0,
- * or -1 with a message (bad arguments, out of memory). */
-int mlstm_cell_forward(real *h, real *saved, const real *q, const real *k, const real *v, const real *ig,
-                       const real *fg, int B, int T, int NH, int DH, int chunk, int parallel, real *state_C,
-                       real *state_n, real *state_m, const mlstm_cell_work *work);
+/* Floats of one thread's block (they depend on d.T and d.DH only): for the forward, or
+ * (backward != 0) the backward. */
+size_t mlstm_cell_work_floats(mlstm_cell_dims d, mlstm_form form, int backward);
+/* h [B, T, E] = the cell over the sequence. state: NULL for a fresh start, or the initial
+ * state, which receives the final one (chunkwise form only). saved: NULL when no backward
+ * follows, else mlstm_cell_saved_floats() floats; requires a fresh start. work: see above.
+ * Returns 0, or -1 with a message (bad arguments, out of memory). */
+int mlstm_cell_forward(real *h, real *saved, mlstm_cell_in in, const mlstm_cell_state *state, mlstm_cell_dims d,
+                       mlstm_form form, const mlstm_cell_work *work);
 
-/* Gradients of the forward above (same chunk, parallel and inputs; saved filled by it),
- * ADDED into dq, dk, dv [B, T, E] and dig, dfg [B, T, NH]. Every stabilizer m is treated as
- * a constant (as the official kernels do); the normalizer max(|den|, e^{-m}) is
- * differentiated. Gate gradients use the closed forms dig_j = k'_j . dk'_j and
- * dfg_t = sigmoid(-fg_t) sum_{s >= t} (q_s . dq_s - k'_s . dk'_s). Returns 0 or -1. */
-int mlstm_cell_backward(real *dq, real *dk, real *dv, real *dig, real *dfg, const real *dh, const real *saved,
-                        const real *q, const real *k, const real *v, const real *ig, const real *fg, int B, int T,
-                        int NH, int DH, int chunk, int parallel, const mlstm_cell_work *work);
+/* Gradients of the forward above (same form and inputs; saved filled by it), ADDED into dx.
+ * Every stabilizer m is treated as a constant (as the official kernels do); the normalizer
+ * max(|den|, e^{-m}) is differentiated. Gate gradients use the closed forms
+ * dig_j = k'_j . dk'_j and dfg_t = sigmoid(-fg_t) sum_{s >= t} (q_s . dq_s - k'_s . dk'_s).
+ * Returns 0 or -1. */
+int mlstm_cell_backward(mlstm_cell_grads dx, const real *dh, const real *saved, mlstm_cell_in in, mlstm_cell_dims d,
+                        mlstm_form form, const mlstm_cell_work *work);
 
 /* The same two with the denominator eps as a parameter (the tests use eps = 0, where the
  * function does not depend on the stabilizers at all, to check the backward exactly). */
-int mlstm_cell_forward_eps(real *h, real *saved, const real *q, const real *k, const real *v, const real *ig,
-                           const real *fg, int B, int T, int NH, int DH, int chunk, int parallel, real *state_C,
-                           real *state_n, real *state_m, real eps, const mlstm_cell_work *work);
-int mlstm_cell_backward_eps(real *dq, real *dk, real *dv, real *dig, real *dfg, const real *dh, const real *saved,
-                            const real *q, const real *k, const real *v, const real *ig, const real *fg, int B,
-                            int T, int NH, int DH, int chunk, int parallel, real eps, const mlstm_cell_work *work);
+int mlstm_cell_forward_eps(real *h, real *saved, mlstm_cell_in in, const mlstm_cell_state *state, mlstm_cell_dims d,
+                           mlstm_form form, real eps, const mlstm_cell_work *work);
+int mlstm_cell_backward_eps(mlstm_cell_grads dx, const real *dh, const real *saved, mlstm_cell_in in,
+                            mlstm_cell_dims d, mlstm_form form, real eps, const mlstm_cell_work *work);
 
-/* One token: q, k, v, h [B, E]; ig, fg [B, NH]; the state C, n, m is updated in place. */
-void mlstm_cell_step(real *h, real *C, real *n, real *m, const real *q, const real *k, const real *v,
-                     const real *ig, const real *fg, int B, int NH, int DH);
+/* One token (d.T is not read): q, k, v, h [B, E]; ig, fg [B, NH]; the state is updated in
+ * place. */
+void mlstm_cell_step(real *h, mlstm_cell_state state, mlstm_cell_in in, mlstm_cell_dims d);
 
 #endif

@@ -28,9 +28,15 @@ mlstm_dims mlstm_dims_of(const xlstm_config *cfg)
 void mlstm_state_bind(mlstm_state *s, arena *a, mlstm_dims d, int B)
 {
     s->conv_hist = arena_take(a, (size_t)B * (d.K - 1) * d.E);
-    s->C = arena_take(a, (size_t)B * d.NH * d.DH * d.DH);
-    s->n = arena_take(a, (size_t)B * d.NH * d.DH);
-    s->m = arena_take(a, (size_t)B * d.NH);
+    s->cell.C = arena_take(a, (size_t)B * d.NH * d.DH * d.DH);
+    s->cell.n = arena_take(a, (size_t)B * d.NH * d.DH);
+    s->cell.m = arena_take(a, (size_t)B * d.NH);
+}
+
+static mlstm_cell_dims cell_dims(mlstm_dims d, int B, int T)
+{
+    mlstm_cell_dims c = {B, T, d.NH, d.DH};
+    return c;
 }
 
 /* Per-thread partial sums of the backward's column reductions, [threads, PARTIAL_*]. */
@@ -50,8 +56,9 @@ static size_t partial_floats(mlstm_dims d, size_t off[PARTIALS + 1])
  * model trains in the parallel form, so the forward's is sized for either. */
 static size_t cell_work_floats(mlstm_dims d, int T, mlstm_form form, int backward, int threads)
 {
-    size_t form_floats = mlstm_cell_work_floats(T, d.DH, form.chunk, form.parallel, backward);
-    size_t chunkwise = backward ? 0 : mlstm_cell_work_floats(T, d.DH, form.chunk, 0, 0);
+    mlstm_cell_dims cd = {1, T, d.NH, d.DH};
+    size_t form_floats = mlstm_cell_work_floats(cd, form, backward);
+    size_t chunkwise = backward ? 0 : mlstm_cell_work_floats(cd, (mlstm_form){0, form.chunk}, 0);
     return (size_t)threads * (form_floats > chunkwise ? form_floats : chunkwise);
 }
 
@@ -75,9 +82,7 @@ void mlstm_acts_bind(mlstm_acts *a, arena *ar, mlstm_dims d, int B, int T, mlstm
     real **temps[MLSTM_TEMPS] = {&a->x_c, &a->q, &a->k, &a->out};
     for (int i = 0; i < MLSTM_TEMPS; i++) *temps[i] = !shared ? arena_take(ar, NE) : ar->base ? shared + (size_t)i * NE : NULL;
     a->conv = shared ? NULL : arena_take(ar, NE);
-    a->cell_saved = role == ACTS_TRAINING
-                        ? arena_take(ar, mlstm_cell_saved_floats(B, T, d.NH, d.DH, form.chunk, form.parallel))
-                        : NULL;
+    a->cell_saved = role == ACTS_TRAINING ? arena_take(ar, mlstm_cell_saved_floats(cell_dims(d, B, T), form)) : NULL;
     a->qkv_wt = arena_take(ar, 3 * (size_t)d.E * d.bs);
     size_t work = cell_work_floats(d, T, form, role == ACTS_GRADIENTS, threads), off[PARTIALS + 1];
     a->cell_work = !shared ? arena_take(ar, work) : ar->base ? shared + MLSTM_TEMPS * NE : NULL;
@@ -262,16 +267,15 @@ int mlstm_layer_forward(real *y, const real *x, const mlstm_weights *w, mlstm_ac
     if (state) causal_conv_push_hist(state->conv_hist, a->x_m, B, T, E, d.K);
 
     mlstm_cell_work work = {a->cell_work, a->threads};
+    mlstm_cell_in in = {a->q, a->k, a->v, a->ig, a->fg};
     /* a carried state: one token through the recurrent step, several through the chunkwise
      * form (which continues the state exactly as the steps would) */
     if (state && T == 1)
-        mlstm_cell_step(a->h, state->C, state->n, state->m, a->q, a->k, a->v, a->ig, a->fg, B, d.NH, d.DH);
+        mlstm_cell_step(a->h, state->cell, in, cell_dims(d, B, T));
     else if (state) {
-        if (mlstm_cell_forward(a->h, NULL, a->q, a->k, a->v, a->ig, a->fg, B, T, d.NH, d.DH, form.chunk, 0, state->C,
-                               state->n, state->m, &work) != 0)
+        if (mlstm_cell_forward(a->h, NULL, in, &state->cell, cell_dims(d, B, T), (mlstm_form){0, form.chunk}, &work) != 0)
             return -1;
-    } else if (mlstm_cell_forward(a->h, a->cell_saved, a->q, a->k, a->v, a->ig, a->fg, B, T, d.NH, d.DH, form.chunk,
-                                  form.parallel, NULL, NULL, NULL, &work) != 0)
+    } else if (mlstm_cell_forward(a->h, a->cell_saved, in, NULL, cell_dims(d, B, T), form, &work) != 0)
         return -1;
 
 #pragma omp parallel for schedule(static) if ((long)N * E > PAR_MIN_ELEMS)
@@ -367,8 +371,9 @@ int mlstm_layer_backward(real *dx, const real *dy, const real *x, const mlstm_we
     mlstm_cell_work work = {g->cell_work, threads};
     memset(g->ig, 0, (size_t)N * d.NH * sizeof(real));
     memset(g->fg, 0, (size_t)N * d.NH * sizeof(real));
-    if (mlstm_cell_backward(g->q, g->k, g->v, g->ig, g->fg, g->h, a->cell_saved, a->q, a->k, a->v, a->ig, a->fg, B, T,
-                            d.NH, d.DH, form.chunk, form.parallel, &work) != 0)
+    mlstm_cell_grads dcell = {g->q, g->k, g->v, g->ig, g->fg};
+    mlstm_cell_in in = {a->q, a->k, a->v, a->ig, a->fg};
+    if (mlstm_cell_backward(dcell, g->h, a->cell_saved, in, cell_dims(d, B, T), form, &work) != 0)
         return -1;
 
     /* back through the gates (into dq, dk, dv), then through q, k and v */
