@@ -1,13 +1,15 @@
 /* tuning.h — the constants that fit the kernels to the machine: when a parallel region pays,
- * block sizes, prefetch lengths. Each says the measurement behind it (the commit, or
- * docs/performance.md); all were taken on the 2-vCPU Zen 3 of this workplace with 2 threads. Changing one changes only how the work is split, except where
- * marked (bits): those also change which sums are added in which order, so results change
- * in their last bits (the tests that compare bits compare two forms under the same value).
+ * block sizes, prefetch lengths, the default mLSTM chunk. Each says the measurement behind
+ * it (the commit, or docs/performance.md), taken with 2 threads on a 2-vCPU AMD EPYC of this
+ * workplace: the Zen 3 unless said. Changing one changes only how the work is split, except
+ * where marked (bits): those also change which sums are added in which order, so results
+ * change in their last bits (the tests that compare bits compare two forms under the same
+ * value).
  *
- * An OpenMP region costs about 1 us here (fork, join and barrier of 2 threads: the best of
- * 2*10^4 empty regions in a driver, at a473d1b), and far more when the host deschedules a
- * thread (docs/performance.md, "On a busy machine"); the thresholds keep a region to work of
- * several times that. */
+ * An OpenMP region costs about 1 us (fork, join and barrier of 2 threads: the best of 2*10^4
+ * empty regions in a driver on the Zen 4, family 25 model 17, at a473d1b), and far more when
+ * the host deschedules a thread (docs/performance.md, "On a busy machine"); the thresholds
+ * keep a region to work of several times that. */
 #ifndef XLSTM_TUNING_H
 #define XLSTM_TUNING_H
 
@@ -105,5 +107,12 @@
  * columns, 313b77f): the whole next block of 512-column rows (16 KB) made the
  * up-projection slower (0.69-0.75 of the probe against 0.77-0.92). */
 #define GEMV_SHORT_ROW 256
+
+/* ---- the mLSTM cell */
+
+/* The default chunk of the chunkwise form (bits): one thread forward + backward at medium
+ * 9.2 + 23.2 ms, against 10.9 + 32.3 at 32 and 10.2 + 24.6 at 128, which was worse with 2
+ * threads (session 4, 2d1d20a); neither beat 64 in whole steps (session 5). */
+#define MLSTM_CHUNK_DEFAULT 64
 
 #endif
