@@ -282,6 +282,28 @@ void gemm(int trans_a, int trans_b, int M, int N, int K, real alpha, const real 
 #endif
 }
 
+/* Blocks of TRI_ROWS rows (tuning.h), each only as wide as the diagonal reaches. */
+void tri_outer(real *T, int n, int K, real alpha, const real *A, int lda, const real *B, int ldb)
+{
+    for (int r0 = 0; r0 < n; r0 += TRI_ROWS) {
+        int r1 = r0 + TRI_ROWS < n ? r0 + TRI_ROWS : n;
+        gemm(0, 1, r1 - r0, r1, K, alpha, A + (size_t)r0 * lda, lda, B, ldb, 0, T + (size_t)r0 * n, n);
+    }
+}
+
+void tri_times(int trans, real *Y, int ldy, int n, int N, real alpha, const real *T, const real *Z, int ldz,
+               real beta)
+{
+    for (int r0 = 0; r0 < n; r0 += TRI_ROWS) {
+        int r1 = r0 + TRI_ROWS < n ? r0 + TRI_ROWS : n;
+        real *y = Y + (size_t)r0 * ldy;
+        if (!trans) /* row t of T reaches column t */
+            gemm(0, 0, r1 - r0, N, r1, alpha, T + (size_t)r0 * n, n, Z, ldz, beta, y, ldy);
+        else /* column j of T starts at row j */
+            gemm(1, 0, r1 - r0, N, n - r0, alpha, T + (size_t)r0 * n + r0, n, Z + (size_t)r0 * ldz, ldz, beta, y, ldy);
+    }
+}
+
 void linear_forward(real *y, int ldy, const real *x, int ldx, const real *W, const real *bias, int N, int in, int out)
 {
     if (N == 1) {

@@ -68,7 +68,7 @@
  * recurrent maps at 4 heads are 20; more run in regions of this many (5ed25d7). */
 #define LINEAR_BATCH_MAX 32
 
-/* Rows of the mLSTM cell's lower-triangular [n, n] products per block, each block only as
+/* Rows per block of the lower-triangular products (matmul.h; the mLSTM cell's), each only as
  * wide as the diagonal reaches (bits): 1-6% faster than no split at chunk 64, 17-20% on the
  * parallel form at T = 512; 16-row blocks were slower, the products too small for BLAS
  * (2d1d20a). */

@@ -123,36 +123,8 @@ static chunk_in chunk_at(const mlstm_cell_in *in, const cell_dims *d, int b, int
     return c;
 }
 
-/* ---- products with the chunk's [n, n] matrices (S, W, D', dW, dS), which are lower
- * triangular: they run in blocks of TRI_ROWS rows (tuning.h), each only as wide as the
- * diagonal reaches, so that most of the zeros above the diagonal are neither computed nor
- * multiplied (at n = 64 3/4 of the full products' work is left, for the parallel form's long
- * chunk about half). */
-
-/* The rows [0, n) of T [n, n] (row stride n) up to the end of each one's block = alpha A B^T
- * (A, B [n, K], row strides lda, ldb); the rest of T is left as it was. */
-static void tri_outer(real *T, int n, int K, real alpha, const real *A, int lda, const real *B, int ldb)
-{
-    for (int r0 = 0; r0 < n; r0 += TRI_ROWS) {
-        int r1 = r0 + TRI_ROWS < n ? r0 + TRI_ROWS : n;
-        gemm(0, 1, r1 - r0, r1, K, alpha, A + (size_t)r0 * lda, lda, B, ldb, 0, T + (size_t)r0 * n, n);
-    }
-}
-
-/* Y [n, N] (row stride ldy) = alpha op(T) Z + beta Y, op(T) = T (trans 0) or T^T (trans 1), T
- * lower triangular [n, n] (row stride n) with its zeros stored up to the end of each row's block. */
-static void tri_times(int trans, real *Y, int ldy, int n, int N, real alpha, const real *T, const real *Z, int ldz,
-                      real beta)
-{
-    for (int r0 = 0; r0 < n; r0 += TRI_ROWS) {
-        int r1 = r0 + TRI_ROWS < n ? r0 + TRI_ROWS : n;
-        real *y = Y + (size_t)r0 * ldy;
-        if (!trans) /* row t of T reaches column t */
-            gemm(0, 0, r1 - r0, N, r1, alpha, T + (size_t)r0 * n, n, Z, ldz, beta, y, ldy);
-        else /* column j of T starts at row j */
-            gemm(1, 0, r1 - r0, N, n - r0, alpha, T + (size_t)r0 * n + r0, n, Z + (size_t)r0 * ldz, ldz, beta, y, ldy);
-    }
-}
+/* The chunk's [n, n] matrices (S, W, D', dW, dS) are lower triangular: their products are
+ * matmul.h's tri_outer and tri_times, which skip most of the zeros above the diagonal. */
 
 /* bv_t = cumsum of logsigmoid(fg) in the chunk, u_j = ig_j - bv_j, um_t = max(m, u_0..u_t);
  * so logD[t, j] = bv_t + u_j and m_t = bv_t + um_t. */
