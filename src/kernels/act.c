@@ -2,9 +2,7 @@
  * activations of the official registry (gelu, relu, relu^2, sigmoid, swish, selu); the soft cap
  * of xLSTM Large. */
 #include "ops.h"
-
-/* Below this many elements a parallel region costs more than the loop. */
-#define ACT_PAR_MIN 16384
+#include "tuning.h"
 
 /* PyTorch's SELU constants */
 static const real SELU_ALPHA = (real)1.6732632423543772848170429916717;
@@ -14,13 +12,13 @@ static const real INV_SQRT_2PI = (real)0.39894228040143267794;
 
 void silu_forward(real *y, const real *x, size_t n)
 {
-#pragma omp parallel for schedule(static) if (n > ACT_PAR_MIN)
+#pragma omp parallel for schedule(static) if (n > PAR_MIN_ELEMS)
     for (size_t i = 0; i < n; i++) y[i] = silu_r(x[i]);
 }
 
 void silu_backward(real *dx, const real *dy, const real *x, size_t n)
 {
-#pragma omp parallel for schedule(static) if (n > ACT_PAR_MIN)
+#pragma omp parallel for schedule(static) if (n > PAR_MIN_ELEMS)
     for (size_t i = 0; i < n; i++) dx[i] += dy[i] * silu_grad_r(x[i]);
 }
 
@@ -64,20 +62,20 @@ static inline real act_grad_r(int act, real x)
 
 void act_forward(int act, real *y, const real *x, size_t n)
 {
-#pragma omp parallel for schedule(static) if (n > ACT_PAR_MIN)
+#pragma omp parallel for schedule(static) if (n > PAR_MIN_ELEMS)
     for (size_t i = 0; i < n; i++) y[i] = act_r(act, x[i]);
 }
 
 void act_backward(int act, real *dx, const real *dy, const real *x, size_t n)
 {
-#pragma omp parallel for schedule(static) if (n > ACT_PAR_MIN)
+#pragma omp parallel for schedule(static) if (n > PAR_MIN_ELEMS)
     for (size_t i = 0; i < n; i++) dx[i] += dy[i] * act_grad_r(act, x[i]);
 }
 
 /* The gated FFN's middle: a = act(gate), y = a * up (a is kept for the backward). */
 void act_gate_forward(int act, real *a, real *y, const real *gate, const real *up, size_t n)
 {
-#pragma omp parallel for schedule(static) if (n > ACT_PAR_MIN)
+#pragma omp parallel for schedule(static) if (n > PAR_MIN_ELEMS)
     for (size_t i = 0; i < n; i++) {
         a[i] = act_r(act, gate[i]);
         y[i] = a[i] * up[i];
@@ -87,7 +85,7 @@ void act_gate_forward(int act, real *a, real *y, const real *gate, const real *u
 void act_gate_backward(int act, real *dgate, real *dup, const real *dy, const real *gate, const real *up,
                        const real *a, size_t n)
 {
-#pragma omp parallel for schedule(static) if (n > ACT_PAR_MIN)
+#pragma omp parallel for schedule(static) if (n > PAR_MIN_ELEMS)
     for (size_t i = 0; i < n; i++) {
         dup[i] = dy[i] * a[i];
         dgate[i] = dy[i] * up[i] * act_grad_r(act, gate[i]);
@@ -96,13 +94,13 @@ void act_gate_backward(int act, real *dgate, real *dup, const real *dy, const re
 
 void softcap_forward(real *y, const real *x, size_t n, real cap)
 {
-#pragma omp parallel for schedule(static) if (n > ACT_PAR_MIN)
+#pragma omp parallel for schedule(static) if (n > PAR_MIN_ELEMS)
     for (size_t i = 0; i < n; i++) y[i] = cap * tanh_r(x[i] / cap);
 }
 
 void softcap_backward(real *dx, const real *dy, const real *y, size_t n, real cap)
 {
-#pragma omp parallel for schedule(static) if (n > ACT_PAR_MIN)
+#pragma omp parallel for schedule(static) if (n > PAR_MIN_ELEMS)
     for (size_t i = 0; i < n; i++) {
         real t = y[i] / cap;
         dx[i] = dy[i] * (1 - t * t);

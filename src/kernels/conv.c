@@ -4,12 +4,11 @@
 
 #include "ops.h"
 #include "split.h"
+#include "tuning.h"
 
 /* The dw/dbias reduction: each task owns a range of at most CONV_DW_COLS channels and sums
- * CONV_DW_TAPS taps at a time into a stack buffer acc [taps, channels] (contiguous loops;
- * dw itself is [C, K], i.e. strided across channels). */
-#define CONV_DW_COLS 512
-#define CONV_DW_TAPS 4
+ * CONV_DW_TAPS taps at a time (tuning.h) into a stack buffer acc [taps, channels]
+ * (contiguous loops; dw itself is [C, K], i.e. strided across channels). */
 
 /* y[c] += w[c, k] * v[c] for n channels of a row: the one loop every conv path uses. */
 static inline void conv_tap(real *y, const real *v, const real *w, int k, int K, int n)
@@ -47,7 +46,7 @@ void causal_conv_forward(real *y, const real *x, const real *hist, const real *w
                          int C, int K)
 {
     long R = (long)B * T;
-#pragma omp parallel for schedule(static) if (R * C * K > 32768)
+#pragma omp parallel for schedule(static) if (R * C * K > PAR_MIN_MULADDS)
     for (long row = 0; row < R; row++) conv_row(y + (size_t)row * C, x, hist, w, bias, row, T, C, K, 0, C);
 }
 
@@ -69,7 +68,7 @@ static void causal_conv_dw(real *dw, real *dbias, const real *dy, const real *x,
 {
     long R = (long)B * T;
     int cb = split_per_thread(C, CONV_DW_COLS);
-#pragma omp parallel for schedule(static) if (R * C * K > 32768)
+#pragma omp parallel for schedule(static) if (R * C * K > PAR_MIN_MULADDS)
     for (int c0 = 0; c0 < C; c0 += cb) {
         int nc = c0 + cb < C ? cb : C - c0;
         real acc[CONV_DW_TAPS][CONV_DW_COLS];
@@ -99,7 +98,7 @@ void causal_conv_backward(real *dx, real *dw, real *dbias, const real *dy, const
 {
     long R = (long)B * T;
     /* dx[b, s] += w[:, k] * dy[b, s+(K-1)-k]: gather form, so each thread owns its dx rows */
-#pragma omp parallel for schedule(static) if (R * C * K > 32768)
+#pragma omp parallel for schedule(static) if (R * C * K > PAR_MIN_MULADDS)
     for (long row = 0; row < R; row++) {
         int s = (int)(row % T);
         for (int k = 0; k < K; k++)

@@ -4,15 +4,10 @@
 #include "matmul.h"
 #include "ops.h"
 #include "split.h"
+#include "tuning.h"
 
-/* Blocks with at most this many weights take the direct loops: below ~16x16 a gemm call
- * per head costs more in dispatch than it computes. */
-#define HEADWISE_DIRECT_MAX 256
-
+/* Blocks with at most HEADWISE_DIRECT_MAX weights take the direct loops (tuning.h). */
 static int headwise_is_small(int dout, int din) { return (long)dout * din <= HEADWISE_DIRECT_MAX; }
-
-/* Most heads per task of the small-block dW reduction (4x4 blocks: 16 KiB of dW in float). */
-#define HEADWISE_DW_HEADS 256
 
 /* One row through all H blocks: y[h*dout + o] = bias[h*dout + o] + sum_d W[h, o, d] x[h*din + d]
  * (the sum in order of d). restrict, and dout, din constant where the callers below pass
@@ -127,7 +122,7 @@ void headwise_row_backward(real *dx, real *dW, real *dbias, const real *dy, cons
 static void headwise_forward_small(real *y, int ldy, const real *x, int ldx, const real *W, const real *bias, int N,
                                    int H, int dout, int din)
 {
-#pragma omp parallel for schedule(static) if ((long)N * H * dout * din > 32768)
+#pragma omp parallel for schedule(static) if ((long)N * H * dout * din > PAR_MIN_MULADDS)
     for (int n = 0; n < N; n++) headwise_row_forward(y + (size_t)n * ldy, x + (size_t)n * ldx, W, bias, H, dout, din);
 }
 
@@ -138,11 +133,11 @@ static void headwise_backward_small(real *dx, int lddx, real *dW, real *dbias, c
     (void)work; /* read only by the OpenMP if() clauses */
     int hb = split_per_thread(H, HEADWISE_DW_HEADS);
     if (dx) {
-#pragma omp parallel for schedule(static) if (work > 32768)
+#pragma omp parallel for schedule(static) if (work > PAR_MIN_MULADDS)
         for (int n = 0; n < N; n++)
             headwise_row_backward(dx + (size_t)n * lddx, NULL, NULL, dy + (size_t)n * lddy, NULL, W, H, dout, din);
     }
-#pragma omp parallel for schedule(static) if (work > 32768)
+#pragma omp parallel for schedule(static) if (work > PAR_MIN_MULADDS)
     for (int h0 = 0; h0 < H; h0 += hb) {
         int nh = h0 + hb < H ? hb : H - h0;
         for (int n = 0; n < N; n++)

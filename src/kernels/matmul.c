@@ -2,6 +2,7 @@
  * loop; and the PyTorch-style linear map built on it. */
 #include "matmul.h"
 #include "ops.h"
+#include "tuning.h"
 
 #ifdef XLSTM_USE_CBLAS
 #include <cblas.h>
@@ -13,7 +14,7 @@
 static void gemm_portable(int ta, int tb, int M, int N, int K, real alpha, const real *A, int lda,
                           const real *B, int ldb, real beta, real *C, int ldc)
 {
-#pragma omp parallel for schedule(static) if ((long)M * N * K > 32768)
+#pragma omp parallel for schedule(static) if ((long)M * N * K > PAR_MIN_MULADDS)
     for (int i = 0; i < M; i++) {
         real *c = C + (size_t)i * ldc;
         if (beta == 0) {
@@ -50,12 +51,9 @@ static void gemm_portable(int ta, int tb, int M, int N, int K, real alpha, const
  * thread. Here the threads share out blocks of rows (each row's value is the same whichever
  * thread computes it), and several products share one region. */
 
-/* Work (multiply-adds) above which a product is split over threads. */
-#define GEMV_PAR_MIN 65536
-/* Rows per iteration: their streams run side by side, each load of x serves all of them
- * (8 rows streamed about 15% faster than 4 at 512 and 1024 columns on Zen 3: the prefetcher
- * keeps more lines in flight). */
-#define GEMV_ROWS 8
+/* A product runs in parallel above GEMV_PAR_MIN multiply-adds; GEMV_ROWS rows are computed
+ * side by side (tuning.h). */
+_Static_assert(GEMV_ROWS == 8, "dot_rows is written out for 8 rows");
 
 /* The dot products run in an AVX2 clone where the CPU has one (ops.h): twice the lanes of
  * SSE measured 20-30% faster, on weights from L3 and from memory alike (Zen 3).
@@ -151,8 +149,7 @@ AVX2_CLONES static void axpy_lanes(real *restrict y, real alpha, const real *res
 void axpy(real *y, real alpha, const real *x, int n) { axpy_lanes(y, alpha, x, n); }
 
 /* The first cache line of each row of the next block: each row is a new stream to the
- * hardware prefetcher, and fetching its start early measured 5-15% faster (Zen 3, rows of
- * 512 floats). */
+ * hardware prefetcher (GEMV_SHORT_ROW, tuning.h). */
 static void prefetch_rows(const real *w, size_t ldw)
 {
 #ifdef __GNUC__
@@ -162,18 +159,10 @@ static void prefetch_rows(const real *w, size_t ldw)
 #endif
 }
 
-/* Rows of at most this many floats are short: a block of them is a few KB, each row only a
- * few cache lines, too few for the hardware prefetcher to follow. For a block of short rows
- * that lie back to back, dot_rows prefetches the whole next block while it computes this
- * one: the sLSTM step's 128-column maps (medium) then read at 0.65-0.85 of the
- * up-projection's rate instead of 0.52-0.68 (an instrumented driver, 7 runs alternating).
- * Longer rows keep prefetch_rows: the whole next block of 512-column rows (16 KB) made the
- * up-projection slower. */
-#define GEMV_SHORT_ROW 256
-
 /* The GEMV_ROWS rows from r0 (fewer at the end) of map mp: y = alpha W x + beta y + bias
  * (beta 0: y is overwritten; bias may be NULL), W with row stride ldw. The next block's rows
- * are prefetched: the thread usually takes it next. */
+ * are prefetched, all of a block of short rows (GEMV_SHORT_ROW, tuning.h), else the start of
+ * each: the thread usually takes it next. */
 static void gemv_block(const linear_map *mp, size_t ldw, real alpha, real beta, int r0)
 {
     real s[GEMV_ROWS];
@@ -189,19 +178,14 @@ static void gemv_block(const linear_map *mp, size_t ldw, real alpha, real beta, 
     for (int j = 0; j < nr; j++) y[j] = alpha * s[j] + (beta == 0 ? 0 : beta * y[j]) + (mp->bias ? mp->bias[r0 + j] : 0);
 }
 
-/* Most maps in one region (the sLSTM step's 4 gates and recurrent product at 4 heads: 20). */
+/* Most maps in one region. */
 #define GEMV_MAPS LINEAR_BATCH_MAX
-/* Blocks a thread takes at a time. */
-#define GEMV_GRAB 4
 
 /* Blocks of GEMV_ROWS rows of n maps, handed to the threads GEMV_GRAB at a time as they come
- * free, so that a thread slowed by the other work on its core or by its share of the memory
- * bus leaves its blocks to the others instead of making them wait at the end of the region;
- * each row's value does not depend on which thread computes it. (OpenMP's guided schedule
- * hands half of the blocks to the first thread: in 5 s runs of medium generation its waits
- * were 7-14% of the main thread's samples and 13-28% of the other's, against 5-9% and
- * 14-15% with 4 blocks a grab.) y = alpha W x + beta y + bias for each map, W with row
- * stride ldw[i] (NULL: in). */
+ * free (tuning.h), so that a thread slowed by the other work on its core or by its share of
+ * the memory bus leaves its blocks to the others instead of making them wait at the end of
+ * the region; each row's value does not depend on which thread computes it.
+ * y = alpha W x + beta y + bias for each map, W with row stride ldw[i] (NULL: in). */
 static void gemv_maps(const linear_map *maps, const size_t *ldw, int n, real alpha, real beta)
 {
     int first[GEMV_MAPS + 1];
@@ -293,6 +277,28 @@ void gemm(int trans_a, int trans_b, int M, int N, int K, real alpha, const real 
 #else
     gemm_portable(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 #endif
+}
+
+/* Blocks of TRI_ROWS rows (tuning.h), each only as wide as the diagonal reaches. */
+void tri_outer(real *T, int n, int K, real alpha, const real *A, int lda, const real *B, int ldb)
+{
+    for (int r0 = 0; r0 < n; r0 += TRI_ROWS) {
+        int r1 = r0 + TRI_ROWS < n ? r0 + TRI_ROWS : n;
+        gemm(0, 1, r1 - r0, r1, K, alpha, A + (size_t)r0 * lda, lda, B, ldb, 0, T + (size_t)r0 * n, n);
+    }
+}
+
+void tri_times(int trans, real *Y, int ldy, int n, int N, real alpha, const real *T, const real *Z, int ldz,
+               real beta)
+{
+    for (int r0 = 0; r0 < n; r0 += TRI_ROWS) {
+        int r1 = r0 + TRI_ROWS < n ? r0 + TRI_ROWS : n;
+        real *y = Y + (size_t)r0 * ldy;
+        if (!trans) /* row t of T reaches column t */
+            gemm(0, 0, r1 - r0, N, r1, alpha, T + (size_t)r0 * n, n, Z, ldz, beta, y, ldy);
+        else /* column j of T starts at row j */
+            gemm(1, 0, r1 - r0, N, n - r0, alpha, T + (size_t)r0 * n + r0, n, Z + (size_t)r0 * ldz, ldz, beta, y, ldy);
+    }
 }
 
 void linear_forward(real *y, int ldy, const real *x, int ldx, const real *W, const real *bias, int N, int in, int out)

@@ -3,6 +3,7 @@
 #define XLSTM_MATMUL_H
 
 #include "../common.h"
+#include "tuning.h"
 
 /* C[M,N] = alpha * op(A)[M,K] op(B)[K,N] + beta * C, all row-major.
  * op(A) = A ([M,K], lda) if !trans_a else A^T (A stored [K,M], lda).
@@ -10,6 +11,18 @@
  * With beta == 0, C is overwritten (its old contents may be NaN). */
 void gemm(int trans_a, int trans_b, int M, int N, int K, real alpha, const real *A, int lda,
           const real *B, int ldb, real beta, real *C, int ldc);
+
+/* Products with a lower-triangular T [n, n] (row stride n) that skip most of the zeros above
+ * its diagonal (3/4 of the full products' work is left at n = 64, about half at large n):
+ * they run in blocks of rows, each only as wide as the diagonal reaches, so T's zeros must be
+ * stored up to the end of each row's block (TRI_ROWS, tuning.h).
+ * tri_outer: the rows [0, n) of T up to the end of each one's block = alpha A B^T (A, B
+ * [n, K], row strides lda, ldb); the rest of T is left as it was.
+ * tri_times: Y [n, N] (row stride ldy) = alpha op(T) Z + beta Y, op(T) = T (trans 0) or T^T
+ * (trans 1). */
+void tri_outer(real *T, int n, int K, real alpha, const real *A, int lda, const real *B, int ldb);
+void tri_times(int trans, real *Y, int ldy, int n, int N, real alpha, const real *T, const real *Z, int ldz,
+               real beta);
 
 /* The level-1 pieces of the fused row passes, in AVX2 where the CPU has it (ops.h).
  * dot_product = sum_k a[k] b[k], summed in SIMD lanes: not in the order of a plain loop, but
@@ -30,8 +43,7 @@ typedef struct {
 } linear_map;
 void linear_forward_one(const linear_map *maps, int n);
 /* Batch-1 maps collected for one parallel region: linear_batch_add runs the waiting ones
- * when LINEAR_BATCH_MAX wait; linear_batch_run runs the rest. Start with {.n = 0}. */
-#define LINEAR_BATCH_MAX 32
+ * when LINEAR_BATCH_MAX (tuning.h) wait; linear_batch_run runs the rest. Start with {.n = 0}. */
 typedef struct {
     linear_map maps[LINEAR_BATCH_MAX];
     int n;

@@ -5,10 +5,10 @@
  * mean out (RMSNorm: x / sqrt(mean(x^2) + eps)). */
 #include "ops.h"
 #include "split.h"
+#include "tuning.h"
 
-/* Most columns per task of the dw reduction. Each task owns a block of dw, so the threads
- * never write the same element and no scratch buffer is needed. */
-#define NORM_DW_COLS 4096
+/* The dw reduction: each task owns a block of at most NORM_DW_COLS columns of dw (tuning.h),
+ * so the threads never write the same element and no scratch buffer is needed. */
 
 /* The slices run in AVX2 clones (ops.h) and their sums in explicit lanes (ops.h: a plain
  * running sum is one chain of dependent adds, which cannot be vectorized), so that both
@@ -57,7 +57,7 @@ static void norm_forward(real *out, real *mean, real *rstd, const real *x, const
                          real off, int center, real eps)
 {
     long S = (long)N * G;
-#pragma omp parallel for schedule(static) if (S * C > 16384)
+#pragma omp parallel for schedule(static) if (S * C > PAR_MIN_ELEMS)
     for (long s = 0; s < S; s++)
         slice_forward(out + (size_t)s * C, center ? mean + s : NULL, rstd + s, x + (size_t)s * C,
                       w ? w + (size_t)(s % G) * C : NULL, C, off, center, eps);
@@ -86,7 +86,7 @@ static void groupnorm_dw(real *dw, const real *dout, const real *x, const real *
 {
     int cb = split_per_thread(C, NORM_DW_COLS), nb = (C + cb - 1) / cb; /* nb blocks per group */
     size_t D = (size_t)G * C;
-#pragma omp parallel for schedule(static) if ((long)N * G * C > 16384)
+#pragma omp parallel for schedule(static) if ((long)N * G * C > PAR_MIN_ELEMS)
     for (int task = 0; task < G * nb; task++) {
         int g = task / nb, c0 = (task % nb) * cb;
         int c1 = c0 + cb < C ? c0 + cb : C;
@@ -153,7 +153,7 @@ static void norm_backward(real *dx, real *dw, const real *dout, const real *x, c
                           const real *rstd, int N, int G, int C, real off)
 {
     long S = (long)N * G;
-#pragma omp parallel for schedule(static) if (S * C > 16384)
+#pragma omp parallel for schedule(static) if (S * C > PAR_MIN_ELEMS)
     for (long s = 0; s < S; s++)
         slice_backward_x(dx + (size_t)s * C, dout + (size_t)s * C, x + (size_t)s * C,
                          w ? w + (size_t)(s % G) * C : NULL, mean ? mean[s] : 0, rstd[s], C, off, mean != NULL);

@@ -1,5 +1,6 @@
 /* xent.c — softmax cross-entropy over the vocabulary (the LM loss), ignoring targets < 0. */
 #include "ops.h"
+#include "tuning.h"
 
 /* Returns sum_v exp(l[v] - max) (in double) and writes max: log-sum-exp = max + log(sum). */
 static double row_expsum(const real *l, int V, real *max)
@@ -17,7 +18,7 @@ double xent_forward(const real *logits, const int32_t *targets, int N, int V, in
 {
     double loss = 0;
     int counted = 0;
-#pragma omp parallel for schedule(static) reduction(+ : loss, counted) if ((long)N * V > 16384)
+#pragma omp parallel for schedule(static) reduction(+ : loss, counted) if ((long)N * V > PAR_MIN_ELEMS)
     for (int n = 0; n < N; n++) {
         if (targets[n] < 0) continue;
         const real *l = logits + (size_t)n * V;
@@ -33,7 +34,7 @@ double xent_forward(const real *logits, const int32_t *targets, int N, int V, in
 /* Every row is read (max, sum) before its first write, so dlogits may alias logits. */
 void xent_backward(real *dlogits, const real *logits, const int32_t *targets, int N, int V, real scale)
 {
-#pragma omp parallel for schedule(static) if ((long)N * V > 16384)
+#pragma omp parallel for schedule(static) if ((long)N * V > PAR_MIN_ELEMS)
     for (int n = 0; n < N; n++) {
         const real *l = logits + (size_t)n * V;
         real *d = dlogits + (size_t)n * V;

@@ -82,11 +82,11 @@ static void free_problem(problem *p)
 }
 static size_t hsize(const problem *p) { return (size_t)p->B * p->T * p->E; }
 static size_t gsize(const problem *p) { return (size_t)p->B * p->T * p->NH; }
+static mlstm_cell_in cell_in(const problem *p) { return (mlstm_cell_in){p->q, p->k, p->v, p->ig, p->fg}; }
+static mlstm_cell_dims cell_dims(const problem *p) { return (mlstm_cell_dims){p->B, p->T, p->NH, p->DH, p->DH}; }
 
 /* The state of all (b, head) pairs. */
-typedef struct {
-    real *C, *n, *m;
-} state;
+typedef mlstm_cell_state state;
 static state make_state(const problem *p)
 {
     state s;
@@ -112,7 +112,7 @@ static void run_steps(real *h, const problem *p, state *s)
             memcpy(ig + b * NH, p->ig + row * NH, sizeof(real) * NH);
             memcpy(fg + b * NH, p->fg + row * NH, sizeof(real) * NH);
         }
-        mlstm_cell_step(hs, s->C, s->n, s->m, q, k, v, ig, fg, p->B, p->NH, p->DH);
+        mlstm_cell_step(hs, *s, (mlstm_cell_in){q, k, v, ig, fg}, cell_dims(p));
         for (int b = 0; b < p->B; b++) memcpy(h + ((size_t)b * p->T + t) * E, hs + b * E, sizeof(real) * E);
     }
     xlstm_free(buf);
@@ -144,13 +144,11 @@ static problem slice_problem(const problem *p, int t0, int t1)
 
 static int forward_eps(real *h, real *saved, const problem *p, int chunk, int parallel, state *s, real eps)
 {
-    return mlstm_cell_forward_eps(h, saved, p->q, p->k, p->v, p->ig, p->fg, p->B, p->T, p->NH, p->DH, chunk,
-                                  parallel, s ? s->C : NULL, s ? s->n : NULL, s ? s->m : NULL, eps, NULL);
+    return mlstm_cell_forward_eps(h, saved, cell_in(p), s, cell_dims(p), (mlstm_form){parallel, chunk}, eps, NULL);
 }
 static int forward(real *h, real *saved, const problem *p, int chunk, int parallel, state *s)
 {
-    return mlstm_cell_forward(h, saved, p->q, p->k, p->v, p->ig, p->fg, p->B, p->T, p->NH, p->DH, chunk, parallel,
-                              s ? s->C : NULL, s ? s->n : NULL, s ? s->m : NULL, NULL);
+    return mlstm_cell_forward(h, saved, cell_in(p), s, cell_dims(p), (mlstm_form){parallel, chunk}, NULL);
 }
 
 /* ---- forms agree */
@@ -275,13 +273,13 @@ static grads make_grads(const problem *p, real init)
 
 static int backward_eps(grads *g, const real *r, const problem *p, int chunk, int parallel, real eps)
 {
-    size_t ns = mlstm_cell_saved_floats(p->B, p->T, p->NH, p->DH, chunk, parallel);
+    mlstm_form form = {parallel, chunk};
+    size_t ns = mlstm_cell_saved_floats(cell_dims(p), form);
     real *saved = xlstm_alloc(ns, sizeof(real), "saved"), *h = xlstm_alloc(hsize(p), sizeof(real), "h");
-    int rc = mlstm_cell_forward_eps(h, saved, p->q, p->k, p->v, p->ig, p->fg, p->B, p->T, p->NH, p->DH, chunk,
-                                    parallel, NULL, NULL, NULL, eps, NULL);
+    int rc = mlstm_cell_forward_eps(h, saved, cell_in(p), NULL, cell_dims(p), form, eps, NULL);
     if (rc == 0)
-        rc = mlstm_cell_backward_eps(g->dq, g->dk, g->dv, g->dig, g->dfg, r, saved, p->q, p->k, p->v, p->ig, p->fg,
-                                     p->B, p->T, p->NH, p->DH, chunk, parallel, eps, NULL);
+        rc = mlstm_cell_backward_eps((mlstm_cell_grads){g->dq, g->dk, g->dv, g->dig, g->dfg}, r, saved, cell_in(p),
+                                     cell_dims(p), form, eps, NULL);
     xlstm_free(saved), xlstm_free(h);
     return rc;
 }
@@ -327,8 +325,9 @@ static void test_bad_arguments(void)
     CHECK(strstr(xlstm_errmsg(), "chunk") != NULL, "message: %s", xlstm_errmsg());
     CHECK(forward(h, NULL, &p, 0, 1, &s) == -1, "parallel with a state accepted");
     CHECK(forward(h, saved, &p, 2, 0, &s) == -1, "saved with a state accepted");
-    CHECK(mlstm_cell_saved_floats(1, 4, 1, 4, 2, 0) == 2 * 4, "saved size (the chunk states are recomputed)");
-    CHECK(mlstm_cell_saved_floats(1, 4, 1, 4, 2, 1) == 2 * 4, "saved size (parallel)");
+    mlstm_cell_dims d = {1, 4, 1, 4, 4};
+    CHECK(mlstm_cell_saved_floats(d, (mlstm_form){0, 2}) == 2 * 4, "saved size (the chunk states are recomputed)");
+    CHECK(mlstm_cell_saved_floats(d, (mlstm_form){1, 2}) == 2 * 4, "saved size (parallel)");
     free_state(&s), free_problem(&p);
 }
 

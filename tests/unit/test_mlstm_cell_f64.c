@@ -79,8 +79,7 @@ static void test_forward_vs_long_double(void)
 static double loss_eps(const problem *p, const real *r, int chunk, int parallel, real eps)
 {
     real *h = xlstm_alloc(hsize(p), sizeof(real), "h");
-    mlstm_cell_forward_eps(h, NULL, p->q, p->k, p->v, p->ig, p->fg, p->B, p->T, p->NH, p->DH, chunk, parallel, NULL,
-                           NULL, NULL, eps, NULL);
+    mlstm_cell_forward_eps(h, NULL, cell_in(p), NULL, cell_dims(p), (mlstm_form){parallel, chunk}, eps, NULL);
     double s = 0;
     for (size_t i = 0; i < hsize(p); i++) s += (double)h[i] * r[i];
     xlstm_free(h);

@@ -88,6 +88,14 @@ static mproblem mproblem_new(int B, int T, int NH, int DH, int regime, int init)
 
 static void mproblem_free(mproblem *p) { twin_free(&p->x), twin_free(&p->s); }
 
+/* The library cell's view of a problem: its inputs (in float) and its shape. */
+static mlstm_cell_in mcell_in(const mproblem *p)
+{
+    const xlstm_real *x = p->x.r;
+    return (mlstm_cell_in){x + p->q, x + p->k, x + p->v, x + p->ig, x + p->fg};
+}
+static mlstm_cell_dims mcell_dims(const mproblem *p) { return (mlstm_cell_dims){p->B, p->T, p->NH, p->DH, p->DH}; }
+
 /* Columns [c0, c0 + w) of the rows (b, 0 .. T-1) of x [B, T, stride] into out [T, w]. */
 static void gather(double *out, const double *x, int b, int T, int stride, int c0, int w)
 {
@@ -155,11 +163,10 @@ static void mlstm_chunkwise_case(int regime, int init)
             check_set_threads(check_threads[it]);
             memcpy(st, p.s.r, sizeof *st * p.s.n);
             int given = init != INIT_NULL;
-            const xlstm_real *x = p.x.r;
-            CHECK(mlstm_cell_forward(h, NULL, x + p.q, x + p.k, x + p.v, x + p.ig, x + p.fg, p.B, p.T, p.NH, p.DH,
-                                     chunks[ic], 0, given ? st : NULL, given ? st + p.n : NULL,
-                                     given ? st + p.m : NULL, NULL) == 0,
-                  "%s", xlstm_errmsg());
+            mlstm_cell_state s = {st, st + p.n, st + p.m};
+            mlstm_form form = {0, chunks[ic]};
+            CHECK(mlstm_cell_forward(h, NULL, mcell_in(&p), given ? &s : NULL, mcell_dims(&p), form, NULL) == 0, "%s",
+                  xlstm_errmsg());
             double e[4];
             CHECK(mlstm_compare(h, given ? st : NULL, h_ref, st_ref, &p, tol_of(TOL_M, regime),
                                 worst_of(W_CHUNKWISE, regime), e),
@@ -183,11 +190,9 @@ static void test_mlstm_parallel(void)
         double *h_ref = ref_alloc(nh);
         mlstm_reference(h_ref, NULL, &p, 1);
         xlstm_real *h = calloc(nh, sizeof *h);
-        const xlstm_real *x = p.x.r;
         for (int it = 0; it < CHECK_THREAD_COUNTS; it++) {
             check_set_threads(check_threads[it]);
-            CHECK(mlstm_cell_forward(h, NULL, x + p.q, x + p.k, x + p.v, x + p.ig, x + p.fg, p.B, p.T, p.NH, p.DH, 0,
-                                     1, NULL, NULL, NULL, NULL) == 0,
+            CHECK(mlstm_cell_forward(h, NULL, mcell_in(&p), NULL, mcell_dims(&p), (mlstm_form){1, 0}, NULL) == 0,
                   "%s", xlstm_errmsg());
             double e[4];
             CHECK(mlstm_compare(h, NULL, h_ref, NULL, &p, tol_of(TOL_M, regime), worst_of(W_PARALLEL, regime), e),
@@ -221,7 +226,8 @@ static void mlstm_step_case(int B, int T, int NH, int DH, int regime, int init)
                 memcpy(ig + b * NH, p.x.r + p.ig + row * NH, sizeof *ig * NH);
                 memcpy(fg + b * NH, p.x.r + p.fg + row * NH, sizeof *fg * NH);
             }
-            mlstm_cell_step(ht, st, st + p.n, st + p.m, q, k, v, ig, fg, B, NH, DH);
+            mlstm_cell_step(ht, (mlstm_cell_state){st, st + p.n, st + p.m}, (mlstm_cell_in){q, k, v, ig, fg},
+                            (mlstm_cell_dims){B, 1, NH, DH, DH});
             for (int b = 0; b < B; b++) memcpy(h + ((size_t)b * T + t) * E, ht + b * E, sizeof *h * E);
         }
         double e[4];

@@ -158,9 +158,9 @@ static double mlstm_state_err(const mlstm_state *s, const ref_mlstm_state *r, ml
 {
     size_t nh = (size_t)(d.K - 1) * d.E, nC = (size_t)d.NH * d.DH * d.DH, nn = (size_t)d.NH * d.DH, nm = d.NH;
     double e = check_err(s->conv_hist + b * nh, r->hist, nh);
-    e = fmax(e, check_err(s->C + b * nC, r->C, nC));
-    e = fmax(e, check_err(s->n + b * nn, r->n, nn));
-    return fmax(e, check_err(s->m + b * nm, r->m, nm));
+    e = fmax(e, check_err(s->cell.C + b * nC, r->C, nC));
+    e = fmax(e, check_err(s->cell.n + b * nn, r->n, nn));
+    return fmax(e, check_err(s->cell.m + b * nm, r->m, nm));
 }
 
 static void test_mlstm_layer(void)

@@ -7,6 +7,7 @@
 
 #include "common.h"
 #include "arena.h"
+#include "mlstm_cell.h"
 
 /* ---------------------------------------------------------------- shapes */
 
@@ -25,10 +26,6 @@ typedef struct {
 mlstm_dims mlstm_dims_of(const xlstm_config *cfg);
 slstm_dims slstm_dims_of(const xlstm_config *cfg);
 ffn_dims ffn_dims_of(const xlstm_config *cfg);
-
-/* How an mLSTM sequence is computed: chunkwise with `chunk`, or the official parallel
- * (quadratic) form. */
-typedef struct { int parallel; int chunk; } mlstm_form;
 
 /* ---------------------------------------------------------------- weights */
 
@@ -62,7 +59,7 @@ typedef struct {
  * last K-1 inputs of the causal conv, oldest first. */
 typedef struct {
     real *conv_hist;                      /* [B, K-1, E] */
-    real *C, *n, *m;                      /* [B, NH, DH, DH], [B, NH, DH], [B, NH] */
+    mlstm_cell_state cell;                /* C [B, NH, DH, DH], n [B, NH, DH], m [B, NH] */
 } mlstm_state;
 
 typedef struct {

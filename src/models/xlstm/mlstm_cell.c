@@ -16,6 +16,7 @@
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
 #include "kernels/split.h"
+#include "kernels/tuning.h"
 
 typedef struct {
     int B, T, NH, DK, DV; /* head dims: DK of q and k, DV of v and h */
@@ -84,17 +85,16 @@ static scratch carve_scratch(real *p, const cell_dims *d, int backward)
     return s;
 }
 
-static int make_dims(cell_dims *d, const char *fn, int B, int T, int NH, int DK, int DV, int chunk, int parallel,
-                     real eps)
+static int make_dims(cell_dims *d, const char *fn, mlstm_cell_dims s, mlstm_form form, real eps)
 {
-    if (B < 1 || T < 0 || NH < 1 || DK < 1 || DV < 1)
-        return xlstm_fail("%s: bad shape B=%d T=%d NH=%d DK=%d DV=%d", fn, B, T, NH, DK, DV);
-    if (!parallel && chunk < 1) return xlstm_fail("%s: chunk size %d must be >= 1", fn, chunk);
-    d->B = B, d->T = T, d->NH = NH, d->DK = DK, d->DV = DV, d->EK = NH * DK, d->EV = NH * DV;
-    d->L = parallel || chunk > T ? T : chunk;
-    d->NC = T == 0 ? 0 : (T + d->L - 1) / d->L;
-    d->m0 = parallel ? -INFINITY : 0;
-    d->kscale = 1 / sqrt((real)DK);
+    if (s.B < 1 || s.T < 0 || s.NH < 1 || s.DK < 1 || s.DV < 1)
+        return xlstm_fail("%s: bad shape B=%d T=%d NH=%d DK=%d DV=%d", fn, s.B, s.T, s.NH, s.DK, s.DV);
+    if (!form.parallel && form.chunk < 1) return xlstm_fail("%s: chunk size %d must be >= 1", fn, form.chunk);
+    d->B = s.B, d->T = s.T, d->NH = s.NH, d->DK = s.DK, d->DV = s.DV, d->EK = s.NH * s.DK, d->EV = s.NH * s.DV;
+    d->L = form.parallel || form.chunk > s.T ? s.T : form.chunk;
+    d->NC = s.T == 0 ? 0 : (s.T + d->L - 1) / d->L;
+    d->m0 = form.parallel ? -INFINITY : 0;
+    d->kscale = 1 / sqrt((real)s.DK);
     d->eps = eps;
     return 0;
 }
@@ -109,55 +109,24 @@ static real *saved_rows(const real *saved, const cell_dims *d, int pair)
     return (real *)saved + (size_t)pair * 2 * d->T;
 }
 
-size_t mlstm_cell_saved_floats(int B, int T, int NH, int DH, int chunk, int parallel)
+size_t mlstm_cell_saved_floats(mlstm_cell_dims s, mlstm_form form)
 {
     cell_dims d = {0};
-    if (make_dims(&d, "mlstm_cell_saved_floats", B, T, NH, DH, DH, chunk, parallel, MLSTM_EPS) != 0) return 0;
-    return (size_t)B * NH * 2 * (size_t)T;
+    if (make_dims(&d, "mlstm_cell_saved_floats", s, form, MLSTM_EPS) != 0) return 0;
+    return (size_t)s.B * s.NH * 2 * (size_t)s.T;
 }
 
-static chunk_in chunk_at(const real *q, const real *k, const real *v, const real *ig, const real *fg,
-                         const cell_dims *d, int b, int hd, int kc)
+static chunk_in chunk_at(const mlstm_cell_in *in, const cell_dims *d, int b, int hd, int kc)
 {
     int t0 = kc * d->L;
     size_t row = (size_t)b * d->T + t0, off = row * d->EK + (size_t)hd * d->DK, goff = row * d->NH + hd;
-    chunk_in c = {q + off, k + off, v + row * d->EV + (size_t)hd * d->DV, ig + goff, fg + goff,
+    chunk_in c = {in->q + off, in->k + off, in->v + row * d->EV + (size_t)hd * d->DV, in->ig + goff, in->fg + goff,
                   d->T - t0 < d->L ? d->T - t0 : d->L};
     return c;
 }
 
-/* ---- products with the chunk's [n, n] matrices (S, W, D', dW, dS), which are lower
- * triangular: they run in blocks of TRI_ROWS rows, each only as wide as the diagonal reaches,
- * so that most of the zeros above the diagonal are neither computed nor multiplied (at n = 64
- * 3/4 of the full products' work is left, for the parallel form's long chunk about half).
- * 32 rows measured 1-6% faster than no split at the default chunk of 64, and 17-20% faster
- * on the parallel form at T = 512, where 16-row blocks were slower (products too small). */
-#define TRI_ROWS 32
-
-/* The rows [0, n) of T [n, n] (row stride n) up to the end of each one's block = alpha A B^T
- * (A, B [n, K], row strides lda, ldb); the rest of T is left as it was. */
-static void tri_outer(real *T, int n, int K, real alpha, const real *A, int lda, const real *B, int ldb)
-{
-    for (int r0 = 0; r0 < n; r0 += TRI_ROWS) {
-        int r1 = r0 + TRI_ROWS < n ? r0 + TRI_ROWS : n;
-        gemm(0, 1, r1 - r0, r1, K, alpha, A + (size_t)r0 * lda, lda, B, ldb, 0, T + (size_t)r0 * n, n);
-    }
-}
-
-/* Y [n, N] (row stride ldy) = alpha op(T) Z + beta Y, op(T) = T (trans 0) or T^T (trans 1), T
- * lower triangular [n, n] (row stride n) with its zeros stored up to the end of each row's block. */
-static void tri_times(int trans, real *Y, int ldy, int n, int N, real alpha, const real *T, const real *Z, int ldz,
-                      real beta)
-{
-    for (int r0 = 0; r0 < n; r0 += TRI_ROWS) {
-        int r1 = r0 + TRI_ROWS < n ? r0 + TRI_ROWS : n;
-        real *y = Y + (size_t)r0 * ldy;
-        if (!trans) /* row t of T reaches column t */
-            gemm(0, 0, r1 - r0, N, r1, alpha, T + (size_t)r0 * n, n, Z, ldz, beta, y, ldy);
-        else /* column j of T starts at row j */
-            gemm(1, 0, r1 - r0, N, n - r0, alpha, T + (size_t)r0 * n + r0, n, Z + (size_t)r0 * ldz, ldz, beta, y, ldy);
-    }
-}
+/* The chunk's [n, n] matrices (S, W, D', dW, dS) are lower triangular: their products are
+ * matmul.h's tri_outer and tri_times, which skip most of the zeros above the diagonal. */
 
 /* bv_t = cumsum of logsigmoid(fg) in the chunk, u_j = ig_j - bv_j, um_t = max(m, u_0..u_t);
  * so logD[t, j] = bv_t + u_j and m_t = bv_t + um_t. */
@@ -234,10 +203,9 @@ static void chunk_state_update(real *C, real *nv, real *m, const real *Cprev, co
     *m = mnew;
 }
 
-/* The whole sequence of one (b, head) pair. C, n, m: that pair's state or NULL. */
-static void pair_forward(real *h, real *saved, const real *q, const real *k, const real *v, const real *ig,
-                         const real *fg, real *C, real *nv, real *m, const scratch *s, int b, int hd,
-                         const cell_dims *d)
+/* The whole sequence of one (b, head) pair. C, nv, m: that pair's state, or all NULL. */
+static void pair_forward(real *h, real *saved, const mlstm_cell_in *in, real *C, real *nv, real *m, const scratch *s,
+                         int b, int hd, const cell_dims *d)
 {
     int DK = d->DK, DV = d->DV, pair = b * d->NH + hd, has_state = C != NULL;
     real mw = m ? *m : d->m0;
@@ -246,7 +214,7 @@ static void pair_forward(real *h, real *saved, const real *q, const real *k, con
         memcpy(s->n, nv, sizeof(real) * DK);
     }
     for (int kc = 0; kc < d->NC; kc++) {
-        chunk_in c = chunk_at(q, k, v, ig, fg, d, b, hd, kc);
+        chunk_in c = chunk_at(in, d, b, hd, kc);
         size_t t0 = (size_t)kc * d->L;
         real *mrow = saved ? saved_rows(saved, d, pair) + t0 : s->mrow;
         real *den = saved ? saved_rows(saved, d, pair) + d->T + t0 : s->den;
@@ -265,16 +233,12 @@ static void pair_forward(real *h, real *saved, const real *q, const real *k, con
     }
 }
 
-size_t mlstm_cell_work_floats_dkv(int T, int DK, int DV, int chunk, int parallel, int backward)
+size_t mlstm_cell_work_floats(mlstm_cell_dims s, mlstm_form form, int backward)
 {
     cell_dims d = {0};
-    if (make_dims(&d, "mlstm_cell_work_floats", 1, T, 1, DK, DV, chunk, parallel, MLSTM_EPS) != 0) return 0;
+    mlstm_cell_dims one = {1, s.T, 1, s.DK, s.DV}; /* a thread's block serves one pair at a time */
+    if (make_dims(&d, "mlstm_cell_work_floats", one, form, MLSTM_EPS) != 0) return 0;
     return scratch_floats(&d, backward);
-}
-
-size_t mlstm_cell_work_floats(int T, int DH, int chunk, int parallel, int backward)
-{
-    return mlstm_cell_work_floats_dkv(T, DH, DH, chunk, parallel, backward);
 }
 
 /* The scratch of a call: one block of `per` floats for each thread that will run (at most
@@ -300,19 +264,17 @@ static int thread_scratch(real **buf, real **own, int *nthr, size_t per, int pai
     return *buf ? 0 : -1;
 }
 
-int mlstm_cell_forward_dkv(real *h, real *saved, const real *q, const real *k, const real *v, const real *ig,
-                           const real *fg, int B, int T, int NH, int DK, int DV, int chunk, int parallel,
-                           real *state_C, real *state_n, real *state_m, real eps, const mlstm_cell_work *work)
+int mlstm_cell_forward_eps(real *h, real *saved, mlstm_cell_in in, const mlstm_cell_state *state, mlstm_cell_dims dims,
+                           mlstm_form form, real eps, const mlstm_cell_work *work)
 {
     static const char fn[] = "mlstm_cell_forward";
     cell_dims d = {0};
-    if (make_dims(&d, fn, B, T, NH, DK, DV, chunk, parallel, eps) != 0) return -1;
-    int given = (state_C != NULL) + (state_n != NULL) + (state_m != NULL);
-    if (given != 0 && given != 3) return xlstm_fail("%s: state_C, state_n, state_m must be all NULL or all given", fn);
-    if (given && parallel) return xlstm_fail("%s: the parallel form takes no state (state_C must be NULL)", fn);
-    if (given && saved) return xlstm_fail("%s: saved (for the backward) requires a fresh start (state_C NULL)", fn);
-    if (T == 0) return 0;
-    int pairs = B * NH, nthr = 1;
+    if (make_dims(&d, fn, dims, form, eps) != 0) return -1;
+    if (state && (!state->C || !state->n || !state->m)) return xlstm_fail("%s: a state needs all of C, n and m", fn);
+    if (state && form.parallel) return xlstm_fail("%s: the parallel form takes no state", fn);
+    if (state && saved) return xlstm_fail("%s: saved (for the backward) requires a fresh start (no state)", fn);
+    if (d.T == 0) return 0;
+    int pairs = d.B * d.NH, nthr = 1, NH = d.NH;
     size_t per = scratch_floats(&d, 0);
     real *buf = NULL, *own = NULL;
     if (thread_scratch(&buf, &own, &nthr, per, pairs, work, fn) != 0) return -1;
@@ -320,27 +282,17 @@ int mlstm_cell_forward_dkv(real *h, real *saved, const real *q, const real *k, c
     for (int p = 0; p < pairs; p++) {
         scratch s = carve_scratch(buf + per * thread_num(), &d, 0);
         size_t ps = (size_t)p;
-        pair_forward(h, saved, q, k, v, ig, fg, state_C ? state_C + ps * DK * DV : NULL,
-                     state_n ? state_n + ps * DK : NULL, state_m ? state_m + ps : NULL, &s, p / NH, p % NH, &d);
+        pair_forward(h, saved, &in, state ? state->C + ps * d.DK * d.DV : NULL, state ? state->n + ps * d.DK : NULL,
+                     state ? state->m + ps : NULL, &s, p / NH, p % NH, &d);
     }
     xlstm_free(own);
     return 0;
 }
 
-int mlstm_cell_forward_eps(real *h, real *saved, const real *q, const real *k, const real *v, const real *ig,
-                           const real *fg, int B, int T, int NH, int DH, int chunk, int parallel, real *state_C,
-                           real *state_n, real *state_m, real eps, const mlstm_cell_work *work)
+int mlstm_cell_forward(real *h, real *saved, mlstm_cell_in in, const mlstm_cell_state *state, mlstm_cell_dims d,
+                       mlstm_form form, const mlstm_cell_work *work)
 {
-    return mlstm_cell_forward_dkv(h, saved, q, k, v, ig, fg, B, T, NH, DH, DH, chunk, parallel, state_C, state_n,
-                                  state_m, eps, work);
-}
-
-int mlstm_cell_forward(real *h, real *saved, const real *q, const real *k, const real *v, const real *ig,
-                       const real *fg, int B, int T, int NH, int DH, int chunk, int parallel, real *state_C,
-                       real *state_n, real *state_m, const mlstm_cell_work *work)
-{
-    return mlstm_cell_forward_eps(h, saved, q, k, v, ig, fg, B, T, NH, DH, chunk, parallel, state_C, state_n,
-                                  state_m, MLSTM_EPS, work);
+    return mlstm_cell_forward_eps(h, saved, in, state, d, form, MLSTM_EPS, work);
 }
 
 /* ---- backward. Per chunk kc, in reverse, with the state (C, n, m) before it (zeros and m0
@@ -480,8 +432,7 @@ static void chunk_backward_state_out(const scratch *s, const chunk_in *c, real m
     }
 }
 
-static void pair_backward(real *dq, real *dk, real *dv, real *dig, real *dfg, const real *dh, const real *saved,
-                          const real *q, const real *k, const real *v, const real *ig, const real *fg,
+static void pair_backward(const mlstm_cell_grads *dx, const real *dh, const real *saved, const mlstm_cell_in *in,
                           const scratch *s, int b, int hd, const cell_dims *d)
 {
     int CS = d->DK * d->DV, pair = b * d->NH + hd; /* C's size; n follows it in a saved state */
@@ -490,7 +441,7 @@ static void pair_backward(real *dq, real *dk, real *dv, real *dig, real *dfg, co
     /* the states before chunks 1 .. NC-1, by the forward's own recurrence (same operations,
      * so the same values), each one written into its slot from the one before */
     for (int kc = 0; kc < d->NC - 1; kc++) {
-        chunk_in c = chunk_at(q, k, v, ig, fg, d, b, hd, kc);
+        chunk_in c = chunk_at(in, d, b, hd, kc);
         real *st = s->states + (size_t)kc * state_floats(d);
         chunk_gates(s->bv, s->u, s->um, &c, mw, d);
         chunk_state_update(st, st + CS, &mw, prev, prev ? prev + CS : NULL, s, &c, d);
@@ -500,58 +451,46 @@ static void pair_backward(real *dq, real *dk, real *dv, real *dig, real *dfg, co
     memset(s->C, 0, sizeof(real) * CS);
     memset(s->n, 0, sizeof(real) * d->DK);
     for (int kc = d->NC - 1; kc >= 0; kc--) {
-        chunk_in c = chunk_at(q, k, v, ig, fg, d, b, hd, kc);
+        chunk_in c = chunk_at(in, d, b, hd, kc);
         const real *st = kc > 0 ? s->states + (size_t)(kc - 1) * state_floats(d) : NULL;
         real m = st ? st[CS + d->DK] : d->m0;
         size_t t0 = (size_t)kc * d->L, row = (size_t)b * d->T + t0, off = row * d->EK + (size_t)hd * d->DK,
                offv = row * d->EV + (size_t)hd * d->DV, goff = row * d->NH + hd;
         chunk_gates(s->bv, s->u, s->um, &c, m, d);
         chunk_backward_weights(s, &c, dh + offv, rows + t0, rows + d->T + t0, m, st != NULL, d);
-        chunk_backward_local(dq + off, dk + off, dv + offv, s, &c, rows + t0, rows + d->T + t0, st,
+        chunk_backward_local(dx->q + off, dx->k + off, dx->v + offv, s, &c, rows + t0, rows + d->T + t0, st,
                              st ? st + CS : NULL, d);
-        if (kc < d->NC - 1) chunk_backward_state_in(dk + off, dv + offv, s, &c, mnext, d);
-        chunk_backward_gates(dig + goff, dfg + goff, &suffix, s, &c, d);
+        if (kc < d->NC - 1) chunk_backward_state_in(dx->k + off, dx->v + offv, s, &c, mnext, d);
+        chunk_backward_gates(dx->ig + goff, dx->fg + goff, &suffix, s, &c, d);
         if (kc > 0) chunk_backward_state_out(s, &c, m, mnext, kc == d->NC - 1, d);
         mnext = m;
     }
 }
 
-int mlstm_cell_backward_dkv(real *dq, real *dk, real *dv, real *dig, real *dfg, const real *dh, const real *saved,
-                            const real *q, const real *k, const real *v, const real *ig, const real *fg, int B,
-                            int T, int NH, int DK, int DV, int chunk, int parallel, real eps,
-                            const mlstm_cell_work *work)
+int mlstm_cell_backward_eps(mlstm_cell_grads dx, const real *dh, const real *saved, mlstm_cell_in in,
+                            mlstm_cell_dims dims, mlstm_form form, real eps, const mlstm_cell_work *work)
 {
     static const char fn[] = "mlstm_cell_backward";
     cell_dims d = {0};
-    if (make_dims(&d, fn, B, T, NH, DK, DV, chunk, parallel, eps) != 0) return -1;
-    if (T == 0) return 0;
-    int pairs = B * NH, nthr = 1;
+    if (make_dims(&d, fn, dims, form, eps) != 0) return -1;
+    if (d.T == 0) return 0;
+    int pairs = d.B * d.NH, nthr = 1, NH = d.NH;
     size_t per = scratch_floats(&d, 1);
     real *buf = NULL, *own = NULL;
     if (thread_scratch(&buf, &own, &nthr, per, pairs, work, fn) != 0) return -1;
 #pragma omp parallel for num_threads(nthr) schedule(dynamic, 1)
     for (int p = 0; p < pairs; p++) {
         scratch s = carve_scratch(buf + per * thread_num(), &d, 1);
-        pair_backward(dq, dk, dv, dig, dfg, dh, saved, q, k, v, ig, fg, &s, p / NH, p % NH, &d);
+        pair_backward(&dx, dh, saved, &in, &s, p / NH, p % NH, &d);
     }
     xlstm_free(own);
     return 0;
 }
 
-int mlstm_cell_backward_eps(real *dq, real *dk, real *dv, real *dig, real *dfg, const real *dh, const real *saved,
-                            const real *q, const real *k, const real *v, const real *ig, const real *fg, int B,
-                            int T, int NH, int DH, int chunk, int parallel, real eps, const mlstm_cell_work *work)
+int mlstm_cell_backward(mlstm_cell_grads dx, const real *dh, const real *saved, mlstm_cell_in in, mlstm_cell_dims d,
+                        mlstm_form form, const mlstm_cell_work *work)
 {
-    return mlstm_cell_backward_dkv(dq, dk, dv, dig, dfg, dh, saved, q, k, v, ig, fg, B, T, NH, DH, DH, chunk,
-                                   parallel, eps, work);
-}
-
-int mlstm_cell_backward(real *dq, real *dk, real *dv, real *dig, real *dfg, const real *dh, const real *saved,
-                        const real *q, const real *k, const real *v, const real *ig, const real *fg, int B, int T,
-                        int NH, int DH, int chunk, int parallel, const mlstm_cell_work *work)
-{
-    return mlstm_cell_backward_eps(dq, dk, dv, dig, dfg, dh, saved, q, k, v, ig, fg, B, T, NH, DH, chunk, parallel,
-                                   MLSTM_EPS, work);
+    return mlstm_cell_backward_eps(dx, dh, saved, in, d, form, MLSTM_EPS, work);
 }
 
 /* ---- recurrent step, one token per (b, head); O(DK DV) each, no scratch. */
@@ -585,23 +524,21 @@ static void pair_step(real *h, real *C, real *nv, real *m, const real *q, const 
     *m = mnew;
 }
 
-void mlstm_cell_step_dkv(real *h, real *C, real *n, real *m, const real *q, const real *k, const real *v,
-                         const real *ig, const real *fg, int B, int NH, int DK, int DV, real eps)
+void mlstm_cell_step_eps(real *h, mlstm_cell_state st, mlstm_cell_in in, mlstm_cell_dims d, real eps)
 {
-    int pairs = B * NH;
-#pragma omp parallel for schedule(static) if ((long)pairs * DK * DV > 65536)
+    int pairs = d.B * d.NH, NH = d.NH, DK = d.DK, DV = d.DV;
+#pragma omp parallel for schedule(static) if ((long)pairs * DK * DV > MLSTM_STEP_PAR_MIN)
     for (int p = 0; p < pairs; p++) {
         size_t offk = (size_t)(p / NH) * NH * DK + (size_t)(p % NH) * DK;
         size_t offv = (size_t)(p / NH) * NH * DV + (size_t)(p % NH) * DV;
-        pair_step(h + offv, C + (size_t)p * DK * DV, n + (size_t)p * DK, m + p, q + offk, k + offk, v + offv, ig[p],
-                  fg[p], DK, DV, eps);
+        pair_step(h + offv, st.C + (size_t)p * DK * DV, st.n + (size_t)p * DK, st.m + p, in.q + offk, in.k + offk,
+                  in.v + offv, in.ig[p], in.fg[p], DK, DV, eps);
     }
 }
 
-void mlstm_cell_step(real *h, real *C, real *n, real *m, const real *q, const real *k, const real *v,
-                     const real *ig, const real *fg, int B, int NH, int DH)
+void mlstm_cell_step(real *h, mlstm_cell_state st, mlstm_cell_in in, mlstm_cell_dims d)
 {
-    mlstm_cell_step_dkv(h, C, n, m, q, k, v, ig, fg, B, NH, DH, DH, MLSTM_EPS);
+    mlstm_cell_step_eps(h, st, in, d, MLSTM_EPS);
 }
 
 /* ---- the gradient through the stabilizers. In unstabilized units h_t = num_t / (max(|den_t|, 1)
@@ -633,18 +570,18 @@ static void pair_backward_stabilizer(real *dig, real *dfg, real *dF, const real 
     }
 }
 
-int mlstm_cell_backward_stabilizer(real *dig, real *dfg, real *dF, const real *dh, const real *h, const real *saved,
-                                   const real *ig, const real *fg, int B, int T, int NH, int DV, int parallel,
-                                   real eps)
+int mlstm_cell_backward_stabilizer(mlstm_cell_grads dx, real *dF, const real *dh, const real *h, const real *saved,
+                                   mlstm_cell_in in, mlstm_cell_dims dims, mlstm_form form, real eps)
 {
     cell_dims d = {0};
-    if (make_dims(&d, "mlstm_cell_backward_stabilizer", B, T, NH, 1, DV, 1, parallel, eps) != 0) return -1;
-#pragma omp parallel for schedule(static) if ((long)B * NH * T * DV > 65536)
-    for (int p = 0; p < B * NH; p++) {
-        size_t row = (size_t)(p / NH) * T, goff = row * NH + (size_t)(p % NH);
-        pair_backward_stabilizer(dig + goff, dfg + goff, dF + goff, dh + row * d.EV + (size_t)(p % NH) * DV,
-                                 h + row * d.EV + (size_t)(p % NH) * DV, saved_rows(saved, &d, p), ig + goff,
-                                 fg + goff, &d);
+    if (make_dims(&d, "mlstm_cell_backward_stabilizer", dims, form, eps) != 0) return -1;
+    int NH = d.NH, DV = d.DV;
+#pragma omp parallel for schedule(static) if ((long)d.B * NH * d.T * DV > 65536)
+    for (int p = 0; p < d.B * NH; p++) {
+        size_t row = (size_t)(p / NH) * d.T, goff = row * NH + (size_t)(p % NH);
+        pair_backward_stabilizer(dx.ig + goff, dx.fg + goff, dF + goff, dh + row * d.EV + (size_t)(p % NH) * DV,
+                                 h + row * d.EV + (size_t)(p % NH) * DV, saved_rows(saved, &d, p), in.ig + goff,
+                                 in.fg + goff, &d);
     }
     return 0;
 }

@@ -10,6 +10,7 @@
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
 #include "kernels/split.h"
+#include "kernels/tuning.h"
 
 static void walk_lm_cb(param_walk *w, void *ctx)
 {
@@ -28,7 +29,7 @@ int lm_create(lm_model **out, const xlstm_config *cfg_in)
     m->sd = slstm_dims_of(&m->cfg);
     m->fd = ffn_dims_of(&m->cfg);
     m->form.parallel = 0;
-    m->form.chunk = 64;
+    m->form.chunk = MLSTM_CHUNK_DEFAULT;
     int L = m->cfg.num_blocks;
     m->w.blocks = calloc((size_t)L, sizeof *m->w.blocks);
     m->g.blocks = calloc((size_t)L, sizeof *m->g.blocks);

@@ -18,14 +18,12 @@
 
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
+#include "kernels/tuning.h"
 
 typedef struct {
     int B, T, NH, DH, D;
     size_t BD; /* one state component [B, D] */
 } dims;
-
-/* Heads run on threads of their own above this many state elements over the sequence. */
-#define SLSTM_PAR_ELEMS 16384
 
 static dims dims_of(int B, int T, int NH, int DH)
 {
@@ -133,8 +131,8 @@ static void copy_head_state(real *dst, const real *src, dims d, int hd)
 }
 
 /* The recurrence is block-diagonal over heads: each head runs its whole time loop on its
- * own thread (no synchronization per step), when there is enough work. (Read only by the
- * OpenMP if() clauses.) */
+ * own thread (no synchronization per step), above SLSTM_PAR_ELEMS (tuning.h). (Read only by
+ * the OpenMP if() clauses.) */
 #ifdef _OPENMP
 static int heads_in_parallel(dims d) { return d.NH > 1 && (size_t)d.T * d.BD > SLSTM_PAR_ELEMS; }
 #endif

@@ -96,10 +96,10 @@ static size_t state_tensor(const void *impl, const void *state, const char *name
     int i, used = 0;
     char which;
     if (sscanf(name, "%d.%c%n", &i, &which, &used) != 2 || name[used] || i < 0 || i >= m->d.L) return 0;
-    real *C, *n, *mv, scale = sqrt((real)m->d.DK);
-    large_state_block(m, s->buffer, i, &C, &n, &mv);
+    real scale = sqrt((real)m->d.DK);
+    mlstm_cell_state st = large_state_block(m, s->buffer, i);
     size_t nc = (size_t)m->d.NH * m->d.DK * m->d.DV, nn = (size_t)m->d.NH * m->d.DK, nm = (size_t)m->d.NH;
-    const real *src = which == 'c' ? C : which == 'n' ? n : which == 'm' ? mv : NULL;
+    const real *src = which == 'c' ? st.C : which == 'n' ? st.n : which == 'm' ? st.m : NULL;
     size_t count = which == 'c' ? nc : which == 'n' ? nn : which == 'm' ? nm : 0;
     for (size_t j = 0; out && j < count; j++) out[j] = which == 'm' ? src[j] : scale * src[j];
     return count;

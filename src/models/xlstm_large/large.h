@@ -89,8 +89,6 @@ void large_init_weights(const large_weights *w, large_dims d, uint64_t seed);
 
 /* ---------------------------------------------------------------- the mLSTM layer (layer.c) */
 
-typedef struct { int parallel, chunk; } large_form;
-
 /* A layer's activations over N = B*T rows; the forward keeps what its backward reads. In a
  * gradient set the same names hold those activations' gradients. */
 typedef struct {
@@ -109,16 +107,16 @@ typedef struct {
 
 typedef enum { LARGE_INFERENCE, LARGE_TRAINING, LARGE_GRADIENTS } large_role;
 
-void large_layer_bind(large_layer_acts *a, arena *ar, large_dims d, int B, int T, large_form form, large_role role,
+void large_layer_bind(large_layer_acts *a, arena *ar, large_dims d, int B, int T, mlstm_form form, large_role role,
                       int threads);
 /* y [N, D] = mLSTM(x [N, D]); state: NULL (fresh), or C [B, NH, DK, DV], n [B, NH, DK], m [B, NH]
  * carried (T == 1: the recurrent step). Returns 0 or -1. */
 int large_layer_forward(real *y, const real *x, const large_block_weights *w, large_layer_acts *a, large_dims d,
-                        int B, int T, large_form form, real *C, real *n, real *m);
+                        int B, int T, mlstm_form form, const mlstm_cell_state *state);
 /* dx += d/dx, dw += d/dweights given dy; g: a gradient set. Returns 0 or -1. */
 int large_layer_backward(real *dx, const real *dy, const real *x, const large_block_weights *w,
                          large_block_weights *dw, const large_layer_acts *a, large_layer_acts *g, large_dims d, int B,
-                         int T, large_form form);
+                         int T, mlstm_form form);
 
 /* ---------------------------------------------------------------- the model (model.c) */
 
@@ -143,7 +141,7 @@ typedef struct {
 
 typedef struct {
     int B, T, threads;
-    large_form form;
+    mlstm_form form;
     real *dres, *dxn;      /* [N, D] */
     real *dlogits;         /* [N, V] */
     large_layer_acts m;
@@ -154,7 +152,7 @@ typedef struct {
 typedef struct {
     large_config cfg;
     large_dims d;
-    large_form form;
+    mlstm_form form;
     large_table table;
     real *params, *grads;
     large_weights w, g;
@@ -181,6 +179,6 @@ void large_state_free(large_state *s);
 int large_step(large_model *m, large_state *s, int32_t token, real *logits);
 int large_prefill(large_model *m, large_state *s, const int32_t *tokens, int n, real *logits);
 /* Block i's C, n, m inside a state buffer. */
-void large_state_block(const large_model *m, real *buffer, int i, real **C, real **n, real **mv);
+mlstm_cell_state large_state_block(const large_model *m, real *buffer, int i);
 
 #endif

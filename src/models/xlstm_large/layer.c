@@ -10,7 +10,14 @@
 #include "kernels/matmul.h"
 #include "kernels/ops.h"
 
-void large_layer_bind(large_layer_acts *a, arena *ar, large_dims d, int B, int T, large_form form, large_role role,
+/* The shape of the layer's cell. */
+static mlstm_cell_dims cell_dims(large_dims d, int B, int T)
+{
+    mlstm_cell_dims c = {B, T, d.NH, d.DK, d.DV};
+    return c;
+}
+
+void large_layer_bind(large_layer_acts *a, arena *ar, large_dims d, int B, int T, mlstm_form form, large_role role,
                       int threads)
 {
     size_t N = (size_t)B * T, NQ = N * d.QK, NV = N * d.VD, NG = N * d.NH;
@@ -27,13 +34,11 @@ void large_layer_bind(large_layer_acts *a, arena *ar, large_dims d, int B, int T
     a->hn_rstd = arena_take(ar, NG);
     a->hn = arena_take(ar, NV);
     a->out = arena_take(ar, NV);
-    a->cell_saved = role == LARGE_TRAINING
-                        ? arena_take(ar, mlstm_cell_saved_floats(B, T, d.NH, d.DV, form.chunk, form.parallel))
-                        : NULL;
+    a->cell_saved = role == LARGE_TRAINING ? arena_take(ar, mlstm_cell_saved_floats(cell_dims(d, B, T), form)) : NULL;
     a->dF = backward ? arena_take(ar, NG) : NULL;
     /* a forward with a carried state (prefill) runs chunkwise whatever the form */
-    size_t work = mlstm_cell_work_floats_dkv(T, d.DK, d.DV, form.chunk, form.parallel, backward);
-    size_t chunkwise = backward ? 0 : mlstm_cell_work_floats_dkv(T, d.DK, d.DV, form.chunk, 0, 0);
+    size_t work = mlstm_cell_work_floats(cell_dims(d, 1, T), form, backward);
+    size_t chunkwise = backward ? 0 : mlstm_cell_work_floats(cell_dims(d, 1, T), (mlstm_form){0, form.chunk}, 0);
     a->cell_work = arena_take(ar, (size_t)threads * (work > chunkwise ? work : chunkwise));
     a->threads = threads;
 }
@@ -48,7 +53,7 @@ static void qkvo_rows(large_dims d, size_t off[4], int rows[4])
 }
 
 int large_layer_forward(real *y, const real *x, const large_block_weights *w, large_layer_acts *a, large_dims d,
-                        int B, int T, large_form form, real *C, real *n, real *m)
+                        int B, int T, mlstm_form form, const mlstm_cell_state *state)
 {
     int N = B * T, D = d.D, NH = d.NH;
     size_t NG = (size_t)N * NH, NV = (size_t)N * d.VD;
@@ -65,10 +70,13 @@ int large_layer_forward(real *y, const real *x, const large_block_weights *w, la
     }
 
     mlstm_cell_work work = {a->cell_work, a->threads};
-    if (C && T == 1)
-        mlstm_cell_step_dkv(a->h, C, n, m, a->q, a->k, a->v, a->ig, a->fg, B, NH, d.DK, d.DV, d.eps);
-    else if (mlstm_cell_forward_dkv(a->h, C ? NULL : a->cell_saved, a->q, a->k, a->v, a->ig, a->fg, B, T, NH, d.DK,
-                                    d.DV, form.chunk, C ? 0 : form.parallel, C, n, m, d.eps, &work) != 0)
+    mlstm_cell_in in = {a->q, a->k, a->v, a->ig, a->fg};
+    mlstm_cell_dims cd = cell_dims(d, B, T);
+    mlstm_form chunkwise = {0, form.chunk};
+    if (state && T == 1)
+        mlstm_cell_step_eps(a->h, *state, in, cd, d.eps);
+    else if (mlstm_cell_forward_eps(a->h, state ? NULL : a->cell_saved, in, state, cd, state ? chunkwise : form, d.eps,
+                                    &work) != 0)
         return -1;
 
     scaled_groupnorm_forward(a->hn, a->hn_mean, a->hn_rstd, a->h, w->head_norm, N, NH, d.DV, d.norm_eps);
@@ -79,7 +87,7 @@ int large_layer_forward(real *y, const real *x, const large_block_weights *w, la
 
 int large_layer_backward(real *dx, const real *dy, const real *x, const large_block_weights *w,
                          large_block_weights *dw, const large_layer_acts *a, large_layer_acts *g, large_dims d, int B,
-                         int T, large_form form)
+                         int T, mlstm_form form)
 {
     int N = B * T, D = d.D, NH = d.NH;
     size_t NG = (size_t)N * NH, NV = (size_t)N * d.VD;
@@ -93,10 +101,11 @@ int large_layer_backward(real *dx, const real *dy, const real *x, const large_bl
     size_t sizes[5] = {(size_t)N * d.QK, (size_t)N * d.QK, NV, NG, NG};
     for (int i = 0; i < 5; i++) memset(zero[i], 0, sizes[i] * sizeof(real));
     mlstm_cell_work work = {g->cell_work, g->threads};
-    if (mlstm_cell_backward_dkv(g->q, g->k, g->v, g->ig, g->fg, g->h, a->cell_saved, a->q, a->k, a->v, a->ig, a->fg, B,
-                                T, NH, d.DK, d.DV, form.chunk, form.parallel, d.eps, &work) != 0 ||
-        mlstm_cell_backward_stabilizer(g->ig, g->fg, g->dF, g->h, a->h, a->cell_saved, a->ig, a->fg, B, T, NH, d.DV,
-                                       form.parallel, d.eps) != 0)
+    mlstm_cell_in in = {a->q, a->k, a->v, a->ig, a->fg};
+    mlstm_cell_grads dcell = {g->q, g->k, g->v, g->ig, g->fg};
+    mlstm_cell_dims cd = cell_dims(d, B, T);
+    if (mlstm_cell_backward_eps(dcell, g->h, a->cell_saved, in, cd, form, d.eps, &work) != 0 ||
+        mlstm_cell_backward_stabilizer(dcell, g->dF, g->h, a->h, a->cell_saved, in, cd, form, d.eps) != 0)
         return -1;
     if (d.gate_cap > 0) {
         softcap_backward(g->ig, g->ig, a->ig, NG, d.gate_cap);

@@ -172,11 +172,10 @@ static int forward(const large_model *m, large_acts *a, const int32_t *tokens, i
     for (int i = 0; i < d.L; i++) {
         const large_block_weights *w = &m->w.blocks[i];
         large_block_acts *b = &a->blocks[i];
-        real *x = a->res + (size_t)i * ND, *mid = a->mid + (a->train ? (size_t)i * ND : 0), *C = NULL, *n = NULL,
-             *mv = NULL;
-        if (state) large_state_block(m, state, i, &C, &n, &mv);
+        real *x = a->res + (size_t)i * ND, *mid = a->mid + (a->train ? (size_t)i * ND : 0);
+        mlstm_cell_state cell = state ? large_state_block(m, state, i) : (mlstm_cell_state){0};
         rmsnorm_forward(b->xn1, b->rstd1, x, w->norm_mlstm, N, D, d.norm_eps);
-        if (large_layer_forward(a->y, b->xn1, w, &b->m, d, B, T, m->form, C, n, mv) != 0) return -1;
+        if (large_layer_forward(a->y, b->xn1, w, &b->m, d, B, T, m->form, state ? &cell : NULL) != 0) return -1;
         residual_add(mid, x, a->y, ND);
         rmsnorm_forward(b->xn2, b->rstd2, mid, w->norm_ffn, N, D, d.norm_eps);
         ffn_forward(a->y, b->xn2, &w->ffn, &b->f, ffn_of(d), N);
@@ -267,12 +266,14 @@ int large_backward(large_model *m)
 
 static size_t state_block_floats(large_dims d) { return (size_t)d.NH * ((size_t)d.DK * d.DV + d.DK + 1); }
 
-void large_state_block(const large_model *m, real *buffer, int i, real **C, real **n, real **mv)
+mlstm_cell_state large_state_block(const large_model *m, real *buffer, int i)
 {
     large_dims d = m->d;
-    *C = buffer + (size_t)i * state_block_floats(d);
-    *n = *C + (size_t)d.NH * d.DK * d.DV;
-    *mv = *n + (size_t)d.NH * d.DK;
+    mlstm_cell_state s;
+    s.C = buffer + (size_t)i * state_block_floats(d);
+    s.n = s.C + (size_t)d.NH * d.DK * d.DV;
+    s.m = s.n + (size_t)d.NH * d.DK;
+    return s;
 }
 
 int large_state_create(const large_model *m, large_state **out)
