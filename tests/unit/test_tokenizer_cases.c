@@ -8,7 +8,6 @@
 #include "test.h"
 #include "tok_util.h"
 
-static int skipped;
 
 /* Calls fn on each line of a JSON-lines file; returns the number of lines (-1: unreadable). */
 static int each_case(const char *path, void (*fn)(xlstm_tokenizer *, const json_value *, int), xlstm_tokenizer *t)
@@ -86,11 +85,9 @@ static void run_cases(const char *file, const char *prefix, const char *name)
     char path[512];
     xlstm_tokenizer *t = NULL;
     snprintf(path, sizeof path, SHARED_TOKENIZER "/%s", file);
-    int rc = tok_load_or_skip(&t, path, name);
-    if (rc < 0) {
-        skipped = 1;
-        return;
-    }
+    const char *why;
+    int rc = tok_load_or_skip(&t, path, &why);
+    if (rc < 0) SKIP(why);
     CHECK(rc == 0, "%s", xlstm_errmsg());
     if (t == NULL) return;
     snprintf(path, sizeof path, SHARED_TOKENIZER "/cases/%s_shared.jsonl", prefix);
@@ -110,10 +107,8 @@ static void test_cases_gpt2(void) { run_cases("gpt2/tokenizer.json", "gpt2", "te
 static void test_gpt2_original_files(void)
 {
     xlstm_tokenizer *json = NULL, *pair = NULL;
-    if (tok_load_or_skip(&json, SHARED_TOKENIZER "/gpt2/tokenizer.json", "test_gpt2_original_files") < 0) {
-        skipped = 1;
-        return;
-    }
+    const char *why;
+    if (tok_load_or_skip(&json, SHARED_TOKENIZER "/gpt2/tokenizer.json", &why) < 0) SKIP(why);
     CHECK(xlstm_tokenizer_load(&pair, SHARED_TOKENIZER "/gpt2") == 0, "%s", xlstm_errmsg());
     size_t len;
     char *texts = tok_read_file(SHARED_TOKENIZER "/cases/texts_shared.json", &len);
@@ -136,45 +131,30 @@ static void test_gpt2_original_files(void)
     xlstm_tokenizer_free(pair);
 }
 
-/* The NeoX file (2.4 MB, 50,009 merges) loads in under 100 ms of CPU time (not measured under
- * the sanitizers, which are several times slower). */
-static void test_neox_load_time(void)
+/* The NeoX file (2.4 MB, 50,009 merges) loads, three times over; the time it took is
+ * printed (the goal: under 100 ms of CPU time). */
+static void test_neox_load(void)
 {
     xlstm_tokenizer *t = NULL;
     double best = 1e9;
     for (int i = 0; i < 3; i++) {
         clock_t start = clock();
-        if (tok_load_or_skip(&t, SHARED_TOKENIZER "/neox-20b/tokenizer.json", "test_neox_load_time") < 0) {
-            skipped = 1;
-            return;
-        }
+        const char *why;
+        if (tok_load_or_skip(&t, SHARED_TOKENIZER "/neox-20b/tokenizer.json", &why) < 0) SKIP(why);
         double ms = 1e3 * (double)(clock() - start) / CLOCKS_PER_SEC;
         best = ms < best ? ms : best;
         CHECK(t != NULL && xlstm_tokenizer_vocab_size(t) == 50277, "%s", xlstm_errmsg());
         xlstm_tokenizer_free(t);
     }
+    /* printed, not checked: speed is the bench's to measure (tools/bench_tokenizer.sh) */
     printf("  NeoX tokenizer.json loads in %.1f ms (CPU time, best of 3)\n", best);
-#if !defined(__SANITIZE_ADDRESS__) && !defined(XLSTM_SANITIZED)
-    CHECK(best < 100, "load took %.1f ms", best);
-#endif
 }
 
 int main(void)
 {
-    struct {
-        void (*fn)(void);
-        const char *name;
-    } tests[] = {{test_cases_neox, "test_cases_neox"},
-                 {test_cases_gpt2, "test_cases_gpt2"},
-                 {test_gpt2_original_files, "test_gpt2_original_files"},
-                 {test_neox_load_time, "test_neox_load_time"}};
-    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
-        /* a skipped test prints its SKIP line instead of PASS */
-        skipped = 0;
-        test_failed_checks = 0;
-        tests[i].fn();
-        if (!skipped || test_failed_checks) printf("%s %s\n", test_failed_checks ? "FAIL" : "PASS", tests[i].name);
-        if (test_failed_checks) test_total_failed++;
-    }
+    RUN(test_cases_neox);
+    RUN(test_cases_gpt2);
+    RUN(test_gpt2_original_files);
+    RUN(test_neox_load);
     TEST_EXIT();
 }

@@ -27,19 +27,22 @@ static inline char *tok_read_file(const char *path, size_t *len)
     return buf;
 }
 
-/* Loads path into *t; 0, or prints "SKIP name: why" and returns -1 where the file is absent or
- * the build has no utf8proc. Any other failure is a failed check of the caller's. */
-static inline int tok_load_or_skip(xlstm_tokenizer **t, const char *path, const char *name)
+/* Loads path into *t: 0; or -1 with *why set where the file is absent or the build has no
+ * utf8proc (the caller SKIPs); 1 on any other failure (a failed check of the caller's). */
+static inline int tok_load_or_skip(xlstm_tokenizer **t, const char *path, const char **why)
 {
+    static char reason[600];
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
-        printf("SKIP %s: %s is absent\n", name, path);
+        snprintf(reason, sizeof reason, "%s is absent", path);
+        *why = reason;
         return -1;
     }
     fclose(f);
     if (xlstm_tokenizer_load(t, path) == 0) return 0;
     if (strstr(xlstm_errmsg(), "built without utf8proc")) {
-        printf("SKIP %s: %s\n", name, xlstm_errmsg());
+        snprintf(reason, sizeof reason, "%s", xlstm_errmsg());
+        *why = reason;
         return -1;
     }
     return 1;
