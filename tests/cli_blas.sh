@@ -26,7 +26,7 @@ check blas_user_fallback_kept has "OpenBLAS (Prescott kernels: OPENBLAS_CORETYPE
 OPENBLAS_CORETYPE=nehalem "$XLSTM" version > "$tmp/out" 2>&1
 check blas_user_choice_kept has "OpenBLAS (Nehalem kernels: OPENBLAS_CORETYPE=nehalem, the user's choice"
 
-fake="$(pwd)/$(dirname "$XLSTM")/tests/fake_corename.so"
+fake="$(cd "$(dirname "$XLSTM")" && pwd)/tests/fake_corename.so"
 # (an ASan build checks that its runtime comes first among the libraries)
 preload() { ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 LD_PRELOAD="$fake" timeout 120 "$@"; }
 if grep -q "for this CPU's \(AVX\|AVX2\|AVX-512\))" "$tmp/out"; then

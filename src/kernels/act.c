@@ -1,4 +1,4 @@
-/* act.c — elementwise activations: SiLU (mLSTM / sLSTM conv and gate) and the gated-FFN
+/* act.c — elementwise passes: the residual add, and the activations: SiLU (mLSTM / sLSTM conv and gate) and the gated-FFN
  * activations of the official registry (gelu, relu, relu^2, sigmoid, swish, selu); the soft cap
  * of xLSTM Large. */
 #include "ops.h"
@@ -105,4 +105,10 @@ void softcap_backward(real *dx, const real *dy, const real *y, size_t n, real ca
         real t = y[i] / cap;
         dx[i] = dy[i] * (1 - t * t);
     }
+}
+
+void residual_add(real *out, const real *x, const real *y, size_t n)
+{
+#pragma omp parallel for schedule(static) if (n > RESIDUAL_PAR_MIN)
+    for (size_t j = 0; j < n; j++) out[j] = x[j] + y[j];
 }

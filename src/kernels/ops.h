@@ -216,6 +216,9 @@ void headwise_row_backward(real *dx, real *dW, real *dbias, const real *dy, cons
 void headwise_transpose(real *WT, const real *W, int H, int dout, int din);
 void headwise_row_forward_t(real *y, const real *x, const real *WT, const real *bias, int H, int dout, int din);
 
+/* out = x + y over n values: a residual connection (out may be x or y). */
+void residual_add(real *out, const real *x, const real *y, size_t n);
+
 /* ---- activations over arrays of n values */
 void silu_forward(real *y, const real *x, size_t n);
 void silu_backward(real *dx, const real *dy, const real *x, size_t n); /* dx += dy * silu'(x) */

@@ -22,6 +22,16 @@
  * per-thread partial sums follow the thread count.) */
 #define PAR_MIN_ELEMS 16384
 
+/* Elements of a residual add (out = x + y: one add per element, the cheapest pass) above
+ * which it runs in parallel; four times PAR_MIN_ELEMS so that a region's ~1 us start pays
+ * for itself as it does there. Set in the first version; not measured on its own. */
+#define RESIDUAL_PAR_MIN (4 * PAR_MIN_ELEMS)
+
+/* Parameters of one AdamW update (src/train/optim.c: about ten operations an element) above
+ * which it runs on all threads; elementwise, so the same bits on any number. Set in the
+ * first version; not measured on its own. */
+#define ADAMW_PAR_MIN 65536
+
 /* Multiply-adds of a small product (the portable gemm, the block-diagonal maps with small
  * blocks, the causal conv and their backwards) above which it runs in parallel: 32768 take
  * 4.5 us vectorized (axpy) to 27 us in one chain (a dot product) in the same driver (cd9adbb). */
@@ -38,6 +48,11 @@
  * on both threads, 317 us for its 7 layers' 7.5 MB of state (docs/performance.md, "A medium
  * token's timeline"). Set in cd9adbb. */
 #define MLSTM_STEP_PAR_MIN 65536
+
+/* Elements (pairs x T x DV) of the pass that adds the gradient through the mLSTM stabilizer
+ * (xLSTM Large) above which its (batch, head) pairs run in parallel: the step's threshold,
+ * for a pass over as many values; not measured on its own. */
+#define MLSTM_STABILIZER_PAR_MIN 65536
 
 /* State elements over the sequence (T x B x D) above which the sLSTM cell runs its heads'
  * time loops on threads of their own: each head loops over time with no synchronization

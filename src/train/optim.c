@@ -2,11 +2,10 @@
 #include <tgmath.h>
 
 #include "common.h"
+#include "kernels/tuning.h"
 #include "train/optim.h"
 
 #define PI 3.14159265358979323846
-/* Parameters above which an update runs on all threads. */
-#define ADAMW_PAR_MIN 65536
 
 double lr_schedule(long step, long warmup, long decay_until, double max_lr, double min_lr)
 {

@@ -576,7 +576,7 @@ int mlstm_cell_backward_stabilizer(mlstm_cell_grads dx, real *dF, const real *dh
     cell_dims d = {0};
     if (make_dims(&d, "mlstm_cell_backward_stabilizer", dims, form, eps) != 0) return -1;
     int NH = d.NH, DV = d.DV;
-#pragma omp parallel for schedule(static) if ((long)d.B * NH * d.T * DV > 65536)
+#pragma omp parallel for schedule(static) if ((long)d.B * NH * d.T * DV > MLSTM_STABILIZER_PAR_MIN)
     for (int p = 0; p < d.B * NH; p++) {
         size_t row = (size_t)(p / NH) * d.T, goff = row * NH + (size_t)(p % NH);
         pair_backward_stabilizer(dx.ig + goff, dx.fg + goff, dF + goff, dh + row * d.EV + (size_t)(p % NH) * DV,

@@ -201,13 +201,6 @@ static int lm_scratch_alloc(const lm_model *m, lm_grad_scratch *s, int B, int T,
 
 /* ---------------------------------------------------------------- forward */
 
-/* out = x + y over n values: a residual connection */
-static void residual_add(real *out, const real *x, const real *y, size_t n)
-{
-#pragma omp parallel for schedule(static) if (n > 65536)
-    for (size_t j = 0; j < n; j++) out[j] = x[j] + y[j];
-}
-
 int lm_forward(const lm_model *m, lm_acts *a, const int32_t *tokens, int B, int T, lm_block_state *states)
 {
     const xlstm_config *c = &m->cfg;

@@ -151,12 +151,6 @@ static int scratch_alloc(const large_model *m, large_grad_scratch *s, int B, int
 
 /* ---------------------------------------------------------------- forward */
 
-static void residual_add(real *out, const real *x, const real *y, size_t n)
-{
-#pragma omp parallel for schedule(static) if (n > 65536)
-    for (size_t j = 0; j < n; j++) out[j] = x[j] + y[j];
-}
-
 /* The forward over tokens [B, T] into a->logits; state: NULL (fresh sequences), or one
  * sequence's state buffer (B == 1), read and updated. */
 static int forward(const large_model *m, large_acts *a, const int32_t *tokens, int B, int T, real *state)
