@@ -8,7 +8,6 @@
 #include "common.h"
 #include "cli/metrics.h"
 #include "cli/svg_plot.h"
-#include "io/atomic.h"
 #include "io/json.h"
 
 #define HEADER "step,tokens,lr,loss,grad_norm,val_loss,val_bpb,tokens_per_s\n"
@@ -54,12 +53,7 @@ static int cut_existing(metrics_log *l, long keep_until)
         jw_raw(&kept, line);
     }
     fclose(f);
-    char *text;
-    size_t len;
-    if (jw_finish(&kept, &text, &len) != 0) return -1;
-    int rc = atomic_write_file(l->csv_path, text, len);
-    xlstm_free(text);
-    return rc;
+    return jw_write_file(&kept, l->csv_path);
 }
 
 int metrics_open(metrics_log *l, const char *dir, long max_steps, long keep_until)

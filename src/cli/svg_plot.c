@@ -3,7 +3,6 @@
 
 #include "common.h"
 #include "cli/svg_plot.h"
-#include "io/atomic.h"
 #include "io/json.h"
 
 /* Plot area inside a W x H canvas. */
@@ -115,10 +114,5 @@ int svg_plot_write(const char *path, const svg_plot *p, const svg_series *s, int
         jw_raw(&w, "</text>\n");
     }
     jw_raw(&w, "</svg>\n");
-    char *text;
-    size_t len;
-    if (jw_finish(&w, &text, &len) != 0) return -1;
-    int rc = atomic_write_file(path, text, len);
-    xlstm_free(text);
-    return rc;
+    return jw_write_file(&w, path);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "io/atomic.h"
 #include "io/json.h"
 
 typedef struct {
@@ -550,4 +551,14 @@ void jw_free(json_writer *w)
 {
     xlstm_free(w->data);
     jw_init(w);
+}
+
+int jw_write_file(json_writer *w, const char *path)
+{
+    char *text;
+    size_t len;
+    if (jw_finish(w, &text, &len) != 0) return -1;
+    int rc = atomic_write_file(path, text, len);
+    xlstm_free(text);
+    return rc;
 }

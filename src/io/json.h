@@ -75,5 +75,7 @@ void jw_double(json_writer *w, double x);
 /* On success *out owns the text (xlstm_free it) and *len its length (may be NULL). */
 int jw_finish(json_writer *w, char **out, size_t *len);
 void jw_free(json_writer *w);
+/* Finish the text and write it to path atomically (io/atomic.h); the writer is consumed. */
+int jw_write_file(json_writer *w, const char *path);
 
 #endif

@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include "common.h"
-#include "io/atomic.h"
 #include "io/json.h"
 #include "tokenizer/tokenizer.h"
 
@@ -77,10 +76,5 @@ int xlstm_tokenizer_save(const xlstm_tokenizer *t, const char *path)
         jw_free(&w);
         return -1;
     }
-    char *text;
-    size_t len;
-    if (jw_finish(&w, &text, &len) != 0) return -1;
-    int rc = atomic_write_file(path, text, len);
-    xlstm_free(text);
-    return rc;
+    return jw_write_file(&w, path);
 }
